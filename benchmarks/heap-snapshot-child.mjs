@@ -1,0 +1,245 @@
+// One heap-snapshot measurement in a fresh process, driven by heap-snapshot.bench.mjs.
+//
+//   node --expose-gc --max-old-space-size=8192 benchmarks/heap-snapshot-child.mjs <shape> <targetMB> [dir]
+//
+// Builds a heap of the given shape until ~targetMB of heap is used after a full GC, reads the
+// model's input (the same call the guard makes), resets the kernel's RSS high-water mark, takes
+// v8.writeHeapSnapshot() and prints one JSON line on stdout. Just before the blocking call it
+// writes "SNAPSHOT_START\n" on stderr (synchronously) so the parent, which polls
+// /proc/<pid>/statm every few ms, knows where the window starts.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import v8 from 'node:v8';
+import { readHeapCostInput } from '../dist/src/heap/snapshot-cost.js';
+
+const [shape, targetArg, dirArg] = process.argv.slice(2);
+const targetBytes = Number(targetArg) * 1e6;
+if (!shape || !Number.isFinite(targetBytes) || targetBytes <= 0) {
+  process.stderr.write('usage: heap-snapshot-child.mjs <shape> <targetMB> [dir]\n');
+  process.exit(2);
+}
+if (typeof globalThis.gc !== 'function') {
+  process.stderr.write('run with --expose-gc\n');
+  process.exit(2);
+}
+const gc = globalThis.gc;
+const PAGE = 4096;
+
+/** Everything the shape builds hangs from here, so nothing is collected. */
+const retained = [];
+
+function usedAfterGc() {
+  gc();
+  return v8.getHeapStatistics().used_heap_size;
+}
+
+/**
+ * Calls addChunk() until the heap used after a full GC reaches the target. Checks cheaply
+ * (without GC) most of the time, since the builders retain nearly all they allocate.
+ */
+function fillTo(addChunk) {
+  for (;;) {
+    addChunk();
+    if (v8.getHeapStatistics().used_heap_size < targetBytes) continue;
+    if (usedAfterGc() >= targetBytes) return;
+  }
+}
+
+const builders = {
+  /** Many small records with short strings: the worst case per byte for a snapshot. */
+  'small-objects'() {
+    let i = 0;
+    fillTo(() => {
+      const chunk = new Array(1000);
+      for (let k = 0; k < 1000; k++, i++) {
+        chunk[k] = {
+          id: i,
+          name: 'user-' + i,
+          tags: ['tag-' + (i % 16), 'grp-' + (i % 5)],
+          n: i,
+        };
+      }
+      retained.push(chunk);
+    });
+  },
+
+  /** Few large strings (1 MB each, unique content): large_object_space, few nodes. */
+  'big-strings'() {
+    fillTo(() => {
+      retained.push(crypto.randomBytes(512 * 1024).toString('hex'));
+    });
+  },
+
+  /**
+   * Large arrays, 1e6 elements each (8 MB backing stores in large_object_space), in turn:
+   * small ints (SMIs, no edges), doubles (unboxed, no edges), and references to a pool of
+   * shared objects (one edge per element: the expensive kind).
+   */
+  'big-arrays'() {
+    const pool = Array.from({ length: 1000 }, (_, k) => ({ k, label: 'shared-' + k }));
+    retained.push(pool);
+    const N = 1_000_000;
+    let turn = 0;
+    fillTo(() => {
+      let a;
+      switch (turn++ % 3) {
+        case 0:
+          a = new Array(N);
+          for (let k = 0; k < N; k++) a[k] = (k * 7) & 0xffff;
+          break;
+        case 1:
+          a = new Array(N);
+          for (let k = 0; k < N; k++) a[k] = k * 0.5 + 0.25;
+          break;
+        default:
+          a = new Array(N);
+          for (let k = 0; k < N; k++) a[k] = pool[k % 1000];
+      }
+      retained.push(a);
+    });
+  },
+
+  /**
+   * What a service's heap tends to hold: a Map of sessions (objects, nested objects, a Date,
+   * a closure with its context), a Set of ids, class instances in arrays, medium strings
+   * (JSON-ish payloads), arrays of numbers, and a few small Buffers.
+   */
+  mixed() {
+    class Order {
+      constructor(id, items) {
+        this.id = id;
+        this.items = items;
+        this.total = items.reduce((s, it) => s + it.price * it.qty, 0);
+        this.status = id % 3 === 0 ? 'paid' : 'open';
+      }
+    }
+    const sessions = new Map();
+    const seen = new Set();
+    const orders = [];
+    const payloads = [];
+    const buffers = [];
+    retained.push(sessions, seen, orders, payloads, buffers);
+    let i = 0;
+    fillTo(() => {
+      for (let k = 0; k < 500; k++, i++) {
+        const key = 'sess-' + i.toString(36) + '-' + (i * 2654435761 >>> 0).toString(16);
+        const user = { id: i, email: 'u' + i + '@example.com', roles: i % 7 ? ['user'] : ['user', 'admin'] };
+        const entry = {
+          user,
+          created: new Date(1700000000000 + i * 1000),
+          hits: i % 100,
+          prefs: { theme: i % 2 ? 'dark' : 'light', lang: 'en', tz: 'UTC+' + (i % 12) },
+        };
+        entry.touch = () => {
+          entry.hits++;
+          return entry.hits;
+        };
+        sessions.set(key, entry);
+        seen.add(i);
+        if (i % 4 === 0) {
+          const items = [];
+          for (let j = 0; j < 3; j++) items.push({ sku: 'SKU' + ((i + j) % 5000), qty: 1 + j, price: 9.99 + j });
+          orders.push(new Order(i, items));
+        }
+        if (i % 10 === 0) {
+          payloads.push(JSON.stringify({ id: i, event: 'login', ua: 'Mozilla/5.0 (X11; Linux x86_64)', at: i }));
+          payloads.push(Array.from({ length: 32 }, (_, j) => i + j));
+        }
+        if (i % 200 === 0) buffers.push(Buffer.alloc(1024, i & 0xff));
+      }
+    });
+  },
+};
+
+const build = builders[shape];
+if (!build) {
+  process.stderr.write(`unknown shape ${shape}; one of ${Object.keys(builders).join(', ')}\n`);
+  process.exit(2);
+}
+
+/** RSS in bytes from /proc/self/statm (second field, pages). */
+function rssNow() {
+  const f = fs.readFileSync('/proc/self/statm', 'utf8').split(' ');
+  return Number(f[1]) * PAGE;
+}
+
+/** VmHWM (peak RSS since the last reset) in bytes, or null where /proc lacks it. */
+function hwm() {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) * 1024 : null;
+}
+
+/** Resets VmHWM to the current RSS (Linux >= 4.0); false where not allowed. */
+function resetHwm() {
+  try {
+    fs.writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const t0 = performance.now();
+build();
+gc();
+gc();
+const buildMs = performance.now() - t0;
+
+const dir = dirArg ?? fs.mkdtempSync(path.join(os.tmpdir(), 'oomkit-bench-'));
+const file = path.join(dir, `bench-${process.pid}.heapsnapshot`);
+
+// The model's input, read exactly as the guard would just before deciding.
+const costInput = readHeapCostInput();
+const heapStats = v8.getHeapStatistics();
+const spaces = v8.getHeapSpaceStatistics();
+const mem = process.memoryUsage();
+
+const hwmReset = resetHwm();
+const rssBefore = rssNow();
+fs.writeSync(2, `SNAPSHOT_START ${rssBefore}\n`);
+const s0 = performance.now();
+v8.writeHeapSnapshot(file);
+const snapshotMs = performance.now() - s0;
+const rssAfter = rssNow();
+const peakHwm = hwmReset ? hwm() : null;
+fs.writeSync(2, 'SNAPSHOT_END\n');
+
+const fileBytes = fs.statSync(file).size;
+let nodeCount = null;
+let edgeCount = null;
+{
+  const fd = fs.openSync(file, 'r');
+  const buf = Buffer.alloc(64 * 1024);
+  const n = fs.readSync(fd, buf, 0, buf.length, 0);
+  fs.closeSync(fd);
+  const head = buf.toString('utf8', 0, n);
+  nodeCount = Number(/"node_count":(\d+)/.exec(head)?.[1] ?? NaN);
+  edgeCount = Number(/"edge_count":(\d+)/.exec(head)?.[1] ?? NaN);
+}
+fs.rmSync(file, { force: true });
+if (!dirArg) fs.rmSync(dir, { recursive: true, force: true });
+
+process.stdout.write(
+  JSON.stringify({
+    shape,
+    targetMB: Number(targetArg),
+    buildMs: Math.round(buildMs),
+    heapUsed: heapStats.used_heap_size,
+    heapTotal: heapStats.total_heap_size,
+    nativeContexts: heapStats.number_of_native_contexts,
+    mallocedMemory: heapStats.malloced_memory,
+    externalMemory: heapStats.external_memory,
+    spaces: Object.fromEntries(spaces.map((s) => [s.space_name, s.space_used_size])),
+    costInput,
+    memoryUsage: mem,
+    rssBefore,
+    rssAfter,
+    peakRssHwm: peakHwm,
+    snapshotMs: Math.round(snapshotMs),
+    fileBytes,
+    nodeCount,
+    edgeCount,
+  }) + '\n',
+);

@@ -1,0 +1,53 @@
+/**
+ * Every error oomkit raises or answers with carries one of these stable codes.
+ * The README's "Error codes" table lists the same rows; a test keeps them in step.
+ */
+export const ERROR_CODES = Object.freeze({
+  OOMKIT_INVALID_OPTION: { status: null, description: 'An option passed to createOomkit, listen or an adapter is not of the expected form.' },
+  OOMKIT_INVALID_ENV: { status: null, description: 'An OOMKIT_* environment variable read by oomkit/register is not of the expected form.' },
+  OOMKIT_LISTEN_FAILED: { status: null, description: 'The standalone debug server could not listen (port in use, permission denied, bad address).' },
+  OOMKIT_STOPPED: { status: null, description: 'The instance was stopped; create a new one to start again.' },
+  OOMKIT_BAD_REQUEST: { status: 400, description: 'A query parameter has a bad value; the message names the parameter and the expected form.' },
+  OOMKIT_UNAUTHORIZED: { status: 401, description: 'The route needs `Authorization: Bearer <token>` and the request had none or a wrong one.' },
+  OOMKIT_TOKEN_REQUIRED: { status: 403, description: 'Debug routes on a non-loopback listener or on the app port need a token to be configured.' },
+  OOMKIT_FORBIDDEN_HOST: { status: 403, description: 'Without a token, debug routes answer only for a loopback Host header (DNS rebinding guard).' },
+  OOMKIT_NOT_FOUND: { status: 404, description: 'No such oomkit route (answered only after auth).' },
+  OOMKIT_METHOD_NOT_ALLOWED: { status: 405, description: 'The route does not take that method; `Allow` lists the ones it takes.' },
+  OOMKIT_INTERNAL: { status: 500, description: 'An unexpected failure inside a handler; the audit line has the details.' },
+} as const)
+
+/** One of oomkit's stable error codes. */
+export type OomkitErrorCode = keyof typeof ERROR_CODES
+
+/**
+ * The one error class oomkit throws. `code` is stable and listed in the README.
+ *
+ * @example
+ * try { createOomkit({ warnRatio: 2 }) } catch (err) {
+ *   if (err instanceof OomkitError && err.code === 'OOMKIT_INVALID_OPTION') console.error(err.message)
+ * }
+ */
+export class OomkitError extends Error {
+  /** Stable machine-readable code, e.g. `OOMKIT_INVALID_OPTION`. */
+  readonly code: OomkitErrorCode
+  /** HTTP status this error maps to when it answers a request, or null. */
+  readonly status: number | null
+
+  constructor(code: OomkitErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'OomkitError'
+    this.code = code
+    this.status = ERROR_CODES[code].status
+  }
+}
+
+/** Shows a value the way an error message should quote it: short, typed, never a secret's length. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'undefined'
+  if (value === null) return 'null'
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value)
+  if (typeof value === 'function') return 'a function'
+  if (Array.isArray(value)) return 'an array'
+  return 'an object'
+}

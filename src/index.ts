@@ -1,0 +1,30 @@
+/**
+ * oomkit: memory instrumentation for Node.js services in containers.
+ *
+ * @example
+ * import { createOomkit } from 'oomkit'
+ * const kit = createOomkit({ logger, registry }).start()
+ * await kit.listen({ port: 9469 })
+ */
+import type { OomkitOptions } from './config.js'
+import { Oomkit } from './kit.js'
+
+export { Oomkit, type OomkitEvents } from './kit.js'
+export { OomkitError, ERROR_CODES, type OomkitErrorCode } from './errors.js'
+export { DEFAULTS, type OomkitOptions, type OomkitLogger, type ResolvedOptions } from './config.js'
+export type { MemoryReport, ContainerSection, V8Section } from './memory/report.js'
+export type { Budget, BudgetVerdict } from './memory/budget.js'
+export type { Sample, ProcessMemory, HeapSpace } from './memory/sampler.js'
+export type { ContainerMemory, MemoryPressure, PressureLine, CgroupLocation } from './container/index.js'
+
+/**
+ * Creates an oomkit instance. Validates every option (a bad one throws `OomkitError` with code
+ * `OOMKIT_INVALID_OPTION`); starts nothing until `start()`.
+ *
+ * @example
+ * const kit = createOomkit({ sampleIntervalMs: 5000, warnRatio: 0.8 }).start()
+ * console.log(kit.report().budget.message)
+ */
+export function createOomkit(options?: OomkitOptions): Oomkit {
+  return new Oomkit(options)
+}
