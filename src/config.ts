@@ -173,3 +173,13 @@ export function resolveOptions(input: OomkitOptions | undefined = {}): ResolvedO
     collectorTimeoutMs: intOption('collectorTimeoutMs', o.collectorTimeoutMs, DEFAULTS.collectorTimeoutMs, 10, 10_000),
   })
 }
+
+/** Checks a bearer token option: 1 to 4096 visible ASCII characters (it travels in a header). */
+export function tokenOption(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || !/^[\x21-\x7e]{1,4096}$/.test(value)) {
+    // Never echo a token back: describe only its type.
+    invalidOption(name, '1 to 4096 visible ASCII characters without spaces', typeof value === 'string' ? 'a string that is not' : value)
+  }
+  return value
+}

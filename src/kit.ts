@@ -1,8 +1,10 @@
 import { EventEmitter } from 'node:events'
 import client, { type Registry } from 'prom-client'
-import { type OomkitLogger, type OomkitOptions, type ResolvedOptions, resolveOptions } from './config.js'
+import { type OomkitLogger, type OomkitOptions, type ResolvedOptions, checkKeys, intOption, invalidOption, resolveOptions, tokenOption } from './config.js'
 import { type CgroupLocation, locateMemoryCgroup } from './container/index.js'
 import { OomkitError } from './errors.js'
+import { isLoopbackHost } from './http/auth.js'
+import { type DebugServer, type OomkitHandler, type Route, createHandler, memoryRoute, metricsRoute, startServer } from './http/index.js'
 import { defaultLogger } from './logging/logger.js'
 import { type MemoryLogFields, ThresholdWatch, memoryLogFields } from './logging/memory-log.js'
 import { type Budget, checkBudget } from './memory/budget.js'
@@ -20,6 +22,33 @@ export interface OomkitEvents {
 }
 
 type Lifecycle = 'created' | 'started' | 'stopped'
+
+/** Options of {@link Oomkit.listen}. */
+export interface ListenOptions {
+  /** Port of the debug server; 0 picks a free one. @default 9469 */
+  port?: number
+  /** Address to bind. Without a token, debug routes answer only when this is loopback. @default "127.0.0.1" */
+  host?: string
+  /** Bearer token for `/debug/*`. @default none (loopback only) */
+  token?: string
+  /** Bearer token for `/metrics`. @default none (open) */
+  metricsToken?: string
+}
+
+/** Options of {@link Oomkit.handler}: oomkit's routes on the app's own port. */
+export interface HandlerMountOptions {
+  /** Bearer token for `/debug/*`. Required unless `allowUnauthenticated`. */
+  token?: string
+  /** Bearer token for `/metrics`. @default none (open) */
+  metricsToken?: string
+  /** Serve `/metrics` too. @default true */
+  metrics?: boolean
+  /** Serve `/debug/*` without any auth on the app's port (logs a warning once). @default false */
+  allowUnauthenticated?: boolean
+}
+
+const LISTEN_KEYS = new Set(['port', 'host', 'token', 'metricsToken'])
+const MOUNT_KEYS = new Set(['token', 'metricsToken', 'metrics', 'allowUnauthenticated'])
 
 /**
  * One oomkit instance. Create it with {@link createOomkit}; nothing runs until `start()`, and
@@ -43,6 +72,10 @@ export class Oomkit {
   #sampleTimer: NodeJS.Timeout | null = null
   #logTimer: NodeJS.Timeout | null = null
   #watch: ThresholdWatch
+  #server: DebugServer | null = null
+  #listening: Promise<DebugServer> | null = null
+  #warnedOpen = false
+  readonly #routes: Route[]
 
   constructor(options?: OomkitOptions) {
     this.options = resolveOptions(options)
@@ -51,6 +84,87 @@ export class Oomkit {
     this.#watch = new ThresholdWatch(this.logger, this.options.warnRatio, this.options.criticalRatio, (level, fields) => {
       this.#emit(level, fields)
     })
+    this.#routes = [metricsRoute(() => this.registry, this.logger), memoryRoute(() => this.report())]
+  }
+
+  /** oomkit's HTTP routes; capabilities add theirs with {@link Oomkit.addRoute}. */
+  get routes(): readonly Route[] {
+    return this.#routes
+  }
+
+  /** Adds a route to every handler and server of this instance (replacing one at the same path). */
+  addRoute(route: Route): void {
+    const i = this.#routes.findIndex((r) => r.path === route.path)
+    if (i >= 0) this.#routes[i] = route
+    else this.#routes.push(route)
+  }
+
+  /**
+   * A `node:http` handler serving `/metrics` and `/debug/*` on the app's own port; it calls
+   * `next()` for everything else. Debug routes need a token here unless `allowUnauthenticated`.
+   *
+   * @example
+   * const handle = kit.handler({ token: process.env.OOMKIT_TOKEN })
+   * http.createServer((req, res) => handle(req, res, () => app(req, res)))
+   */
+  handler(options: HandlerMountOptions = {}): OomkitHandler {
+    const o = checkKeys('handler options', options, MOUNT_KEYS)
+    const token = tokenOption('token', o.token)
+    const metricsToken = tokenOption('metricsToken', o.metricsToken)
+    if (o.metrics !== undefined && typeof o.metrics !== 'boolean') invalidOption('metrics', 'true or false', o.metrics)
+    if (o.allowUnauthenticated !== undefined && typeof o.allowUnauthenticated !== 'boolean') invalidOption('allowUnauthenticated', 'true or false', o.allowUnauthenticated)
+    const open = o.allowUnauthenticated === true && token === undefined
+    if (open && !this.#warnedOpen) {
+      this.#warnedOpen = true
+      this.logger.warn({ code: 'OOMKIT_UNAUTHENTICATED_DEBUG' }, 'oomkit debug routes are served on the app port WITHOUT authentication (allowUnauthenticated: true): anyone who reaches the port can take heap snapshots; set a token instead')
+    }
+    return createHandler(
+      { routes: () => this.#routes, logger: this.logger },
+      { token, metricsToken, loopbackListener: false, metrics: o.metrics !== false, open },
+    )
+  }
+
+  /**
+   * Starts oomkit's own debug server and resolves once it listens. A port in use (or any failure
+   * to listen) rejects with `OOMKIT_LISTEN_FAILED` and leaves the app untouched. `stop()` closes it.
+   *
+   * @example
+   * await kit.listen({ port: 9469, host: '127.0.0.1' })   // kubectl port-forward pod/x 9469
+   */
+  async listen(options: ListenOptions = {}): Promise<DebugServer> {
+    const o = checkKeys('listen options', options, LISTEN_KEYS)
+    const port = intOption('port', o.port, 9469, 0, 65535)
+    if (o.host !== undefined && (typeof o.host !== 'string' || o.host.length === 0)) invalidOption('host', 'a host name or IP address', o.host)
+    const host = (o.host as string | undefined) ?? '127.0.0.1'
+    const token = tokenOption('token', o.token)
+    const metricsToken = tokenOption('metricsToken', o.metricsToken)
+    if (this.#state === 'stopped') throw new OomkitError('OOMKIT_STOPPED', 'This oomkit instance was stopped; create a new one with createOomkit()')
+    if (this.#listening !== null) {
+      throw new OomkitError('OOMKIT_LISTEN_FAILED', `oomkit debug server is already listening${this.#server === null ? '' : ` at ${this.#server.url}`}; stop() first`)
+    }
+    const handler = createHandler(
+      { routes: () => this.#routes, logger: this.logger },
+      { token, metricsToken, loopbackListener: isLoopbackHost(host) },
+    )
+    this.#listening = startServer(handler, port, host, this.logger)
+    try {
+      const server = await this.#listening
+      if ((this.#state as Lifecycle) === 'stopped') {
+        await server.close()
+        throw new OomkitError('OOMKIT_STOPPED', 'stop() was called while the debug server was starting')
+      }
+      this.#server = server
+      this.logger.info({ url: server.url, auth: token === undefined ? 'loopback-only' : 'token' }, 'oomkit debug server listening')
+      return server
+    } catch (err) {
+      this.#listening = null
+      throw err
+    }
+  }
+
+  /** The debug server's address, once listening. */
+  get server(): DebugServer | null {
+    return this.#server
   }
 
   /** Whether `start()` ran and `stop()` did not. */
@@ -169,6 +283,10 @@ export class Oomkit {
     this.#metrics?.unregister()
     this.#metrics = null
     this.#events.removeAllListeners()
+    const server = this.#server
+    this.#server = null
+    this.#listening = null
+    await server?.close()
   }
 
   #checkBudget(): Budget {

@@ -4,3 +4,4 @@ export function estimateSnapshotCost(input: HeapCostInput): number { return Math
 export function readHeapCostInput(): HeapCostInput {
   return { usedHeapBytes: v8.getHeapStatistics().used_heap_size, spaces: v8.getHeapSpaceStatistics().map((s) => ({ name: s.space_name, usedBytes: s.space_used_size })) };
 }
+export const SNAPSHOT_COST_COEFFICIENTS = Object.freeze({ x: 10 });

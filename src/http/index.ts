@@ -1,0 +1,7 @@
+export { createHandler, type OomkitHandler, type HandlerOptions } from './handler.js'
+export { startServer, type DebugServer } from './server.js'
+export { canonicalize, territoryOf } from './paths.js'
+export { type Route, type RouteContext, QueryError, intParam, flagParam, queryParam } from './routes.js'
+export { sendJson, sendError, setDebugHeaders } from './respond.js'
+export { metricsRoute } from './metrics-route.js'
+export { memoryRoute } from './memory-route.js'
