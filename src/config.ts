@@ -39,6 +39,26 @@ export interface OomkitOptions {
   defaultMetrics?: boolean
   /** Longest a metrics collector may take before its series are skipped from a scrape, in ms (10 to 10,000). @default 500 */
   collectorTimeoutMs?: number
+  /** The always-on sampling heap profiler, or false to turn it off. @default { intervalBytes: 524288 } */
+  heapProfile?: HeapProfileOptions | false
+  /** The guarded heap snapshot route, or false to turn `/debug/heap` off. @default { cooldownMs: 60000, allowTmpfs: false } */
+  snapshot?: SnapshotOptions | false
+}
+
+/** Options of the sampling heap profiler. */
+export interface HeapProfileOptions {
+  /** Average bytes between samples (1024 to 16,777,216); smaller is more precise and costlier. @default 524288 */
+  intervalBytes?: number
+  /** Deepest stack recorded per sample (1 to 512). @default 64 */
+  stackDepth?: number
+}
+
+/** Options of the heap snapshot guard. */
+export interface SnapshotOptions {
+  /** Least time between two snapshots, in ms (0 to 86,400,000). @default 60000 */
+  cooldownMs?: number
+  /** Allow the temp file on tmpfs, whose pages count against the container's memory limit. @default false */
+  allowTmpfs?: boolean
 }
 
 /** Options after defaults are applied; frozen. */
@@ -56,6 +76,8 @@ export interface ResolvedOptions {
   readonly procRoot: string
   readonly defaultMetrics: boolean
   readonly collectorTimeoutMs: number
+  readonly heapProfile: Readonly<Required<HeapProfileOptions>> | false
+  readonly snapshot: Readonly<Required<SnapshotOptions>> | false
 }
 
 /** Defaults of every core option. */
@@ -71,11 +93,35 @@ export const DEFAULTS = Object.freeze({
   procRoot: '/proc',
   defaultMetrics: true,
   collectorTimeoutMs: 500,
+  heapProfile: Object.freeze({ intervalBytes: 524_288, stackDepth: 64 }),
+  snapshot: Object.freeze({ cooldownMs: 60_000, allowTmpfs: false }),
 })
 
 const KNOWN = new Set<string>([
   'logger', 'registry', ...Object.keys(DEFAULTS),
 ])
+const HEAP_PROFILE_KEYS = new Set(['intervalBytes', 'stackDepth'])
+const SNAPSHOT_KEYS = new Set(['cooldownMs', 'allowTmpfs'])
+
+function heapProfileOption(value: unknown): ResolvedOptions['heapProfile'] {
+  if (value === undefined) return DEFAULTS.heapProfile
+  if (value === false) return false
+  const o = checkKeys('heapProfile', value, HEAP_PROFILE_KEYS)
+  return Object.freeze({
+    intervalBytes: intOption('heapProfile.intervalBytes', o.intervalBytes, DEFAULTS.heapProfile.intervalBytes, 1024, 16_777_216),
+    stackDepth: intOption('heapProfile.stackDepth', o.stackDepth, DEFAULTS.heapProfile.stackDepth, 1, 512),
+  })
+}
+
+function snapshotOption(value: unknown): ResolvedOptions['snapshot'] {
+  if (value === undefined) return DEFAULTS.snapshot
+  if (value === false) return false
+  const o = checkKeys('snapshot', value, SNAPSHOT_KEYS)
+  return Object.freeze({
+    cooldownMs: intOption('snapshot.cooldownMs', o.cooldownMs, DEFAULTS.snapshot.cooldownMs, 0, 86_400_000),
+    allowTmpfs: boolOption('snapshot.allowTmpfs', o.allowTmpfs, DEFAULTS.snapshot.allowTmpfs),
+  })
+}
 
 /** Throws the standard invalid-option error. */
 export function invalidOption(name: string, expected: string, given: unknown): never {
@@ -171,6 +217,8 @@ export function resolveOptions(input: OomkitOptions | undefined = {}): ResolvedO
     procRoot: stringOption('procRoot', o.procRoot, DEFAULTS.procRoot),
     defaultMetrics: boolOption('defaultMetrics', o.defaultMetrics, DEFAULTS.defaultMetrics),
     collectorTimeoutMs: intOption('collectorTimeoutMs', o.collectorTimeoutMs, DEFAULTS.collectorTimeoutMs, 10, 10_000),
+    heapProfile: heapProfileOption(o.heapProfile),
+    snapshot: snapshotOption(o.snapshot),
   })
 }
 

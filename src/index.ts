@@ -9,7 +9,9 @@
 import type { OomkitOptions } from './config.js'
 import { Oomkit } from './kit.js'
 
-export { Oomkit, type OomkitEvents } from './kit.js'
+export { Oomkit, type OomkitEvents, type ListenOptions, type HandlerMountOptions } from './kit.js'
+export type { DebugServer, OomkitHandler, Route, RouteContext } from './http/index.js'
+export { readEnv, parseDuration, ENV_VARS, type EnvConfig } from './env.js'
 export { OomkitError, ERROR_CODES, type OomkitErrorCode } from './errors.js'
 export { DEFAULTS, type OomkitOptions, type OomkitLogger, type ResolvedOptions } from './config.js'
 export type { MemoryReport, ContainerSection, V8Section } from './memory/report.js'

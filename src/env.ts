@@ -1,0 +1,105 @@
+import { OomkitError } from './errors.js'
+
+/** Every variable oomkit/register reads, with its meaning (the README's table mirrors this). */
+export const ENV_VARS = Object.freeze({
+  OOMKIT_PORT: 'debug server port (0 to 65535)',
+  OOMKIT_HOST: 'debug server address',
+  OOMKIT_TOKEN: 'bearer token for /debug/*',
+  OOMKIT_METRICS_TOKEN: 'bearer token for /metrics',
+  OOMKIT_SAMPLE_INTERVAL: 'sampling interval (duration)',
+  OOMKIT_LOG_INTERVAL: 'periodic memory log interval (duration, 0 = off)',
+  OOMKIT_WARN_RATIO: 'working set / limit ratio that warns',
+  OOMKIT_CRITICAL_RATIO: 'working set / limit ratio that is critical',
+  OOMKIT_DIAGNOSTICS_DIR: 'where last words and snapshot temp files go',
+  OOMKIT_HEAP_PROFILE: 'sampling heap profiler: on, off, or a sampling interval in bytes',
+} as const)
+
+function invalidEnv(name: string, value: string, expected: string): never {
+  throw new OomkitError('OOMKIT_INVALID_ENV', `${name}=${value.length > 60 ? `${value.slice(0, 57)}...` : value}: expected ${expected}`)
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/**
+ * Parses a duration such as `30s`, `5m`, `1500ms` or `1h` into ms; `0` alone is accepted where
+ * `allowZero` (an interval that can be turned off).
+ */
+export function parseDuration(name: string, value: string, allowZero = false): number {
+  const v = value.trim()
+  if (allowZero && v === '0') return 0
+  const m = /^(\d{1,9})(ms|s|m|h)$/.exec(v)
+  if (m === null) invalidEnv(name, value, `a duration such as 30s, 5m or 1500ms${allowZero ? ' (or 0 for off)' : ''}`)
+  return Number(m[1]) * (UNITS[m[2] as string] as number)
+}
+
+function parseRatio(name: string, value: string): number {
+  const v = value.trim()
+  if (!/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(v) || Number(v) <= 0) invalidEnv(name, value, 'a number above 0 and up to 1, such as 0.85')
+  return Number(v)
+}
+
+function parsePort(name: string, value: string): number {
+  const v = value.trim()
+  if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) invalidEnv(name, value, 'a port number from 0 to 65535')
+  return Number(v)
+}
+
+/** What oomkit/register builds from the environment. */
+export interface EnvConfig {
+  readonly options: {
+    sampleIntervalMs?: number
+    logIntervalMs?: number
+    warnRatio?: number
+    criticalRatio?: number
+    diagnosticsDir?: string
+    heapProfile?: { intervalBytes: number } | false
+  }
+  readonly listen: { port: number; host: string; token?: string; metricsToken?: string }
+}
+
+/**
+ * Reads the `OOMKIT_*` variables. A bad value throws `OOMKIT_INVALID_ENV` naming the variable and
+ * the expected form; unset or empty variables keep their defaults.
+ */
+export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
+  const get = (name: keyof typeof ENV_VARS): string | undefined => {
+    const v = env[name]
+    return v === undefined || v === '' ? undefined : v
+  }
+  const options: EnvConfig['options'] = {}
+  const sample = get('OOMKIT_SAMPLE_INTERVAL')
+  if (sample !== undefined) options.sampleIntervalMs = parseDuration('OOMKIT_SAMPLE_INTERVAL', sample)
+  const log = get('OOMKIT_LOG_INTERVAL')
+  if (log !== undefined) options.logIntervalMs = parseDuration('OOMKIT_LOG_INTERVAL', log, true)
+  const warn = get('OOMKIT_WARN_RATIO')
+  if (warn !== undefined) options.warnRatio = parseRatio('OOMKIT_WARN_RATIO', warn)
+  const critical = get('OOMKIT_CRITICAL_RATIO')
+  if (critical !== undefined) options.criticalRatio = parseRatio('OOMKIT_CRITICAL_RATIO', critical)
+  const dir = get('OOMKIT_DIAGNOSTICS_DIR')
+  if (dir !== undefined) options.diagnosticsDir = dir
+  const profile = get('OOMKIT_HEAP_PROFILE')
+  if (profile !== undefined) {
+    const p = profile.trim().toLowerCase()
+    if (p === 'off') options.heapProfile = false
+    else if (p !== 'on') {
+      if (!/^\d{4,8}$/.test(p) || Number(p) < 1024 || Number(p) > 16_777_216) invalidEnv('OOMKIT_HEAP_PROFILE', profile, 'on, off, or a sampling interval in bytes from 1024 to 16777216')
+      options.heapProfile = { intervalBytes: Number(p) }
+    }
+  }
+  const port = get('OOMKIT_PORT')
+  const listen: EnvConfig['listen'] = {
+    port: port === undefined ? 9469 : parsePort('OOMKIT_PORT', port),
+    host: get('OOMKIT_HOST') ?? '127.0.0.1',
+  }
+  const token = get('OOMKIT_TOKEN')
+  if (token !== undefined) {
+    if (!/^[\x21-\x7e]{1,4096}$/.test(token)) throw new OomkitError('OOMKIT_INVALID_ENV', 'OOMKIT_TOKEN: expected 1 to 4096 visible ASCII characters without spaces')
+    listen.token = token
+  }
+  const metricsToken = get('OOMKIT_METRICS_TOKEN')
+  if (metricsToken !== undefined) {
+    if (!/^[\x21-\x7e]{1,4096}$/.test(metricsToken)) throw new OomkitError('OOMKIT_INVALID_ENV', 'OOMKIT_METRICS_TOKEN: expected 1 to 4096 visible ASCII characters without spaces')
+    listen.metricsToken = metricsToken
+  }
+  return { options, listen }
+}
