@@ -1,0 +1,61 @@
+// `npm run demo`: starts the Express example on :3000 with oomkit's debug server on
+// 127.0.0.1:9469, prints what to try, and every few seconds what oomkit sees.
+import { createDemoApp } from './express-app.mjs'
+
+const port = Number(process.env.PORT ?? 3000)
+const oomkitPort = Number(process.env.OOMKIT_PORT ?? 9469)
+const token = process.env.DEMO_TOKEN ?? 'demo-token-change-me'
+const { app, kit } = createDemoApp({ token })
+
+kit.start()
+const server = app.listen(port, '127.0.0.1')
+await new Promise((resolve, reject) => {
+  server.once('listening', resolve)
+  server.once('error', reject)
+})
+try {
+  await kit.listen({ port: oomkitPort, host: '127.0.0.1' })
+} catch (err) {
+  console.error(`oomkit's debug server could not start (${err.message}); the app runs on without it.`)
+}
+
+const app_ = `http://127.0.0.1:${port}`
+const dbg = `http://127.0.0.1:${oomkitPort}`
+console.log(`
+oomkit demo
+  app:          ${app_}
+  oomkit:       ${dbg}  (loopback: no token needed)
+  on app port:  ${app_}/debug/memory with "Authorization: Bearer ${token}"
+
+Try:
+  curl -s ${dbg}/debug/memory | head -c 600; echo          # the memory report (JSON)
+  curl -s ${dbg}/metrics | grep ^oomkit_                      # Prometheus metrics
+  curl -s -H 'Authorization: Bearer ${token}' ${app_}/debug/memory | head -c 300; echo
+  curl -s ${app_}/debug/memory                            # 401: the app port needs the token
+
+Make it leak, then look again:
+  for i in $(seq 50); do curl -s '${app_}/leak/cache?n=5000' >/dev/null; done
+  for i in $(seq 50); do curl -s '${app_}/leak/array?n=5000' >/dev/null; done
+  for i in $(seq 50); do curl -s '${app_}/bounded?n=5000' >/dev/null; done   # stays flat
+
+Ctrl-C to stop.
+`)
+
+const timer = setInterval(() => {
+  const r = kit.report()
+  const mib = (b) => (b === null || b === undefined ? 'n/a' : `${(b / 1048576).toFixed(1)} MiB`)
+  console.log(
+    `[oomkit] rss ${mib(r.process.rss)}  heap used ${mib(r.process.heapUsed)}  live after GC ${mib(r.v8.liveAfterGcBytes)}` +
+      `  working set ${mib(r.container?.workingSetBytes)}  limit ${mib(r.container?.limitBytes)}  budget: ${r.budget.verdict}`,
+  )
+}, 10_000)
+timer.unref()
+
+async function shutdown() {
+  clearInterval(timer)
+  server.close()
+  server.closeAllConnections()
+  await kit.stop()
+}
+process.once('SIGINT', () => void shutdown())
+process.once('SIGTERM', () => void shutdown())

@@ -1,0 +1,53 @@
+// The demo service: an Express 5 app with two routes that leak on purpose, one bounded route for
+// contrast, and oomkit watching it all. Run it with `npm run demo`.
+import express from 'express'
+import { LRUCache } from 'lru-cache'
+import { createOomkit } from 'oomkit'
+import { oomkitExpress } from 'oomkit/express'
+
+/**
+ * Builds the app and its oomkit instance. Nothing listens until the caller says so.
+ * @param {{ token?: string }} [options]
+ */
+export function createDemoApp(options = {}) {
+  const kit = createOomkit({ sampleIntervalMs: 2000, logIntervalMs: 30_000 })
+  const app = express()
+
+  // Leak 1: the classic "cache = {}" keyed by something unbounded (here: the query string).
+  const cache = {}
+  app.get('/leak/cache', function leakCache(req, res) {
+    const n = Math.min(Number(req.query.n ?? 1000) || 1000, 100_000)
+    for (let i = 0; i < n; i++) {
+      const key = `${Date.now()}-${Math.random()}`
+      cache[key] = { key, user: `user-${i}`, payload: 'x'.repeat(256), at: new Date() }
+    }
+    res.json({ leaked: n, entries: Object.keys(cache).length })
+  })
+
+  // Leak 2: a module-level array that only ever grows (an "audit log" nobody trims).
+  const history = []
+  app.get('/leak/array', function leakArray(req, res) {
+    const n = Math.min(Number(req.query.n ?? 1000) || 1000, 100_000)
+    for (let i = 0; i < n; i++) history.push({ i, path: req.path, headers: { ...req.headers }, at: Date.now() })
+    res.json({ leaked: n, length: history.length })
+  })
+
+  // The fix, for contrast: the same cache, bounded by entries and bytes.
+  const bounded = new LRUCache({ max: 10_000, maxSize: 16 * 1024 * 1024, sizeCalculation: (v) => v.payload.length + 64 })
+  app.get('/bounded', function boundedCache(req, res) {
+    const n = Math.min(Number(req.query.n ?? 1000) || 1000, 100_000)
+    for (let i = 0; i < n; i++) {
+      const key = `${Date.now()}-${Math.random()}`
+      bounded.set(key, { key, user: `user-${i}`, payload: 'x'.repeat(256), at: new Date() })
+    }
+    res.json({ stored: n, entries: bounded.size })
+  })
+
+  // oomkit on the app's own port needs a token; the loopback server on 9469 does not.
+  if (options.token !== undefined) app.use(oomkitExpress(kit, { token: options.token }))
+
+  app.get('/', (_req, res) => {
+    res.json({ routes: ['/leak/cache?n=1000', '/leak/array?n=1000', '/bounded?n=1000'] })
+  })
+  return { app, kit, sizes: () => ({ cache: Object.keys(cache).length, history: history.length, bounded: bounded.size }) }
+}
