@@ -16,7 +16,7 @@ export interface OomkitOptions {
   /** pino logger oomkit writes to. @default a pino logger on stdout, `name: "oomkit"` */
   logger?: OomkitLogger
   /** prom-client registry to register into; the app and oomkit must share it. @default prom-client's default `register` */
-  registry?: import('prom-client').Registry
+  registry?: import('prom-client').Registry<import('prom-client').RegistryContentType>
   /** How often the sampler reads process, V8 and cgroup memory, in ms (100 to 3,600,000). @default 5000 */
   sampleIntervalMs?: number
   /** How often the `"memory"` info line is logged, in ms; 0 turns it off (else 1000 to 86,400,000). @default 30000 */
@@ -64,7 +64,7 @@ export interface SnapshotOptions {
 /** Options after defaults are applied; frozen. */
 export interface ResolvedOptions {
   readonly logger: OomkitLogger | undefined
-  readonly registry: import('prom-client').Registry | undefined
+  readonly registry: import('prom-client').Registry<import('prom-client').RegistryContentType> | undefined
   readonly sampleIntervalMs: number
   readonly logIntervalMs: number
   readonly historySize: number
@@ -163,8 +163,9 @@ function boolOption(name: string, value: unknown, def: boolean): boolean {
 
 /** Rejects anything that is not a plain object, and names the first unknown key. */
 export function checkKeys(name: string, value: unknown, known: ReadonlySet<string>): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) invalidOption(name, 'an object', value)
-  for (const key of Object.keys(value)) {
+  const proto = value === null || typeof value !== 'object' ? undefined : Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) invalidOption(name, 'a plain object', value)
+  for (const key of Object.keys(value as object)) {
     if (!known.has(key)) {
       throw new OomkitError(
         'OOMKIT_INVALID_OPTION',
@@ -184,13 +185,13 @@ function loggerOption(value: unknown): OomkitLogger | undefined {
   return value as OomkitLogger
 }
 
-function registryOption(value: unknown): import('prom-client').Registry | undefined {
+function registryOption(value: unknown): ResolvedOptions['registry'] {
   if (value === undefined) return undefined
   const r = value as Record<string, unknown> | null
   if (r === null || typeof r !== 'object' || typeof r.registerMetric !== 'function' || typeof r.getSingleMetric !== 'function' || typeof r.metrics !== 'function') {
     invalidOption('registry', 'a prom-client Registry', value)
   }
-  return value as import('prom-client').Registry
+  return value as ResolvedOptions['registry']
 }
 
 /** Validates options and applies defaults. Throws `OomkitError` (`OOMKIT_INVALID_OPTION`) on the first bad one. */

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import client, { type Registry } from 'prom-client'
+import client, { type Registry, type RegistryContentType } from 'prom-client'
 import { type OomkitLogger, type OomkitOptions, type ResolvedOptions, checkKeys, intOption, invalidOption, resolveOptions, tokenOption } from './config.js'
 import { type CgroupLocation, locateMemoryCgroup } from './container/index.js'
 import { OomkitError } from './errors.js'
@@ -60,7 +60,7 @@ export class Oomkit {
   /** The logger oomkit writes to (the app's, or its own pino logger). */
   readonly logger: OomkitLogger
   /** The prom-client registry oomkit registers into. */
-  readonly registry: Registry
+  readonly registry: Registry<RegistryContentType>
 
   #state: Lifecycle = 'created'
   #location: CgroupLocation | null | undefined

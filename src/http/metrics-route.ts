@@ -1,4 +1,4 @@
-import client, { type Registry } from 'prom-client'
+import client, { type Registry, type RegistryContentType } from 'prom-client'
 import type { OomkitLogger } from '../config.js'
 import type { Route } from './routes.js'
 
@@ -9,7 +9,7 @@ const OPENMETRICS = 'application/openmetrics-text'
  * serves as OpenMetrics, so each metric is served through a throwaway object that inherits from
  * it: the app's registry and metrics stay exactly as they were for the next text scrape.
  */
-async function openMetrics(registry: Registry): Promise<string> {
+async function openMetrics(registry: Registry<RegistryContentType>): Promise<string> {
   const om = new client.Registry<client.OpenMetricsContentType>()
   om.setContentType(client.Registry.OPENMETRICS_CONTENT_TYPE)
   const labels = (registry as unknown as { _defaultLabels?: Record<string, string> })._defaultLabels
@@ -24,7 +24,7 @@ export function wantsOpenMetrics(accept: string | undefined): boolean {
 }
 
 /** `GET /metrics`: the registry, in the text format or OpenMetrics when asked for. */
-export function metricsRoute(registry: () => Registry, logger: OomkitLogger): Route {
+export function metricsRoute(registry: () => Registry<RegistryContentType>, logger: OomkitLogger): Route {
   return {
     path: '/metrics',
     methods: ['GET'],

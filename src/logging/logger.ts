@@ -8,10 +8,21 @@ export function defaultLogger(): OomkitLogger {
 
 /**
  * Flushes a logger's buffered output, if it has any. pino's default destination writes
- * synchronously already; an async destination (`pino.destination({ sync: false })`) or a
- * transport has `flush`, which this calls so a SIGKILL right after cannot lose the line.
+ * synchronously already. An async destination (`pino.destination({ sync: false })`) buffers, and
+ * its `flush()` only schedules the write: a SIGKILL right after loses the line. So this writes
+ * the buffer out with the stream's `flushSync()` (sonic-boom, multistream, transports) and falls
+ * back to `flush()` where there is none or it cannot yet (a destination still opening its file).
  */
 export function flushLogger(logger: OomkitLogger): void {
+  try {
+    const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as { flushSync?: () => void } | undefined
+    if (typeof stream?.flushSync === 'function') {
+      stream.flushSync()
+      return
+    }
+  } catch {
+    // Not ready or not flushable synchronously: the async flush below is what is left.
+  }
   try {
     logger.flush?.()
   } catch {

@@ -1,4 +1,4 @@
-import client, { type Registry } from 'prom-client'
+import client, { type Registry, type RegistryContentType } from 'prom-client'
 
 // A metric that collectDefaultMetrics always registers, whatever the platform.
 const MARKER = 'process_cpu_user_seconds_total'
@@ -8,7 +8,7 @@ const MARKER = 'process_cpu_user_seconds_total'
  * collectDefaultMetrics first, or another oomkit instance did). Returns the names it added, so
  * `stop()` can take exactly those out again.
  */
-export function registerDefaultMetrics(registry: Registry): string[] {
+export function registerDefaultMetrics(registry: Registry<RegistryContentType>): string[] {
   if (registry.getSingleMetric(MARKER) !== undefined) return []
   const before = new Set(registry.getMetricsAsArray().map((m) => m.name))
   client.collectDefaultMetrics({ register: registry })

@@ -1,4 +1,4 @@
-import client, { type Counter, type Registry } from 'prom-client'
+import client, { type Counter, type Registry, type RegistryContentType } from 'prom-client'
 import type { ContainerMemory } from '../container/index.js'
 import { containerFamilies } from './container.js'
 import { registerDefaultMetrics } from './default-metrics.js'
@@ -34,24 +34,20 @@ export interface RegisteredMetrics {
 }
 
 const owners = new WeakMap<object, symbol>()
-// prom-client's default metrics are shared by every oomkit instance on a registry: the last one
-// to stop takes out what the first one added (never what the app registered itself).
-const defaultsByRegistry = new WeakMap<Registry, { names: string[]; users: number }>()
+// Owners (oomkit instances) that have not unregistered yet.
+const live = new Set<symbol>()
+// The oomkit metric a newer instance took a name over from, to hand the name back on its stop.
+const previousOf = new WeakMap<object, object>()
 
-function acquireDefaults(registry: Registry): void {
-  const entry = defaultsByRegistry.get(registry)
-  if (entry !== undefined) {
-    entry.users++
-    return
-  }
-  defaultsByRegistry.set(registry, { names: registerDefaultMetrics(registry), users: 1 })
-}
+// prom-client's default metrics start an event-loop-delay monitor and a GC observer that
+// prom-client gives no way to stop. Registering them anew on every start() would pile those up,
+// so they are registered once per registry and stay, as the app's own metrics would.
+const defaultsRegistered = new WeakSet<Registry<RegistryContentType>>()
 
-function releaseDefaults(registry: Registry): void {
-  const entry = defaultsByRegistry.get(registry)
-  if (entry === undefined || --entry.users > 0) return
-  for (const name of entry.names) registry.removeSingleMetric(name)
-  defaultsByRegistry.delete(registry)
+function ensureDefaults(registry: Registry<RegistryContentType>): void {
+  if (defaultsRegistered.has(registry)) return
+  defaultsRegistered.add(registry)
+  registerDefaultMetrics(registry)
 }
 
 /**
@@ -59,14 +55,18 @@ function releaseDefaults(registry: Registry): void {
  * is taken over (the newest instance serves it); a name held by anything else is a conflict the
  * app must resolve, reported by prom-client's own error.
  */
-export function registerMetrics(registry: Registry, sources: MetricSources, options: MetricsOptions): RegisteredMetrics {
+export function registerMetrics(registry: Registry<RegistryContentType>, sources: MetricSources, options: MetricsOptions): RegisteredMetrics {
   const owner = Symbol('oomkit')
+  live.add(owner)
   const names: string[] = []
   // Names are kept apart from the metric: prom-client renames counters while serving OpenMetrics.
   const mine: [string, object][] = []
   const put = (metric: { name: string }): void => {
     const existing = registry.getSingleMetric(metric.name)
-    if (existing !== undefined && owners.has(existing)) registry.removeSingleMetric(metric.name)
+    if (existing !== undefined && owners.has(existing)) {
+      registry.removeSingleMetric(metric.name)
+      previousOf.set(metric, existing)
+    }
     registry.registerMetric(metric as never)
     owners.set(metric, owner)
     names.push(metric.name)
@@ -74,23 +74,26 @@ export function registerMetrics(registry: Registry, sources: MetricSources, opti
   }
 
   const errorsName = `${options.prefix}collector_errors_total`
-  const existingErrors = registry.getSingleMetric(errorsName)
-  if (existingErrors !== undefined && owners.has(existingErrors)) registry.removeSingleMetric(errorsName)
+  const guards: CollectorGuard<unknown>[] = []
   const errors = new client.Counter({
     name: errorsName,
     help: 'Metric collectors that failed or timed out during a scrape; their series were left out of it.',
     labelNames: ['collector'] as const,
     registers: [],
+    // Counts this scrape's failures in this scrape: wait for the collectors it shares readings with.
+    async collect() {
+      await Promise.all(guards.map((g) => g.collect()))
+    },
   })
   put(errors as unknown as { name: string })
 
   const containerGuard = new CollectorGuard('container', sources.container, options.timeoutMs, errors)
   const v8Guard = new CollectorGuard('v8', sources.v8, options.timeoutMs, errors)
+  guards.push(containerGuard as CollectorGuard<unknown>, v8Guard as CollectorGuard<unknown>)
   for (const f of containerFamilies(options.prefix, containerGuard)) put(f)
   for (const f of v8Families(options.prefix, v8Guard)) put(f)
 
-  if (options.defaultMetrics) acquireDefaults(registry)
-  let registered = true
+  if (options.defaultMetrics) ensureDefaults(registry)
 
   return {
     errors,
@@ -99,14 +102,17 @@ export function registerMetrics(registry: Registry, sources: MetricSources, opti
       for (const m of metrics) put(m)
     },
     unregister() {
-      if (!registered) return
-      registered = false
+      if (!live.delete(owner)) return
       for (const [name, metric] of mine) {
         // Only what is still ours: a newer instance may have taken the name over.
-        if (registry.getSingleMetric(name) === metric) registry.removeSingleMetric(name)
+        if (registry.getSingleMetric(name) !== metric) continue
+        registry.removeSingleMetric(name)
+        // Hand the name back to the newest older instance still running.
+        let previous = previousOf.get(metric)
+        while (previous !== undefined && !live.has(owners.get(previous) as symbol)) previous = previousOf.get(previous)
+        if (previous !== undefined && registry.getSingleMetric(name) === undefined) registry.registerMetric(previous as never)
       }
       mine.length = 0
-      if (options.defaultMetrics) releaseDefaults(registry)
     },
   }
 }
