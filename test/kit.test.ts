@@ -4,7 +4,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import perfHooks, { type IntervalHistogram } from 'node:perf_hooks'
+import perfHooks from 'node:perf_hooks'
 import { getHeapStatistics } from 'node:v8'
 import { Registry } from 'prom-client'
 import { pino } from 'pino'
