@@ -61,7 +61,7 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Oomki
     if (territory === 'debug') {
       setDebugHeaders(res)
       res.once('close', function auditOnClose() {
-        auditRequest(deps.logger, { req, route: auditName, method, status: res.statusCode, finished: res.writableFinished, started, extra: audit })
+        auditRequest(deps.logger, { req, route: auditName, method, status: res.statusCode, finished: res.writableEnded, started, extra: audit })
       })
     }
 

@@ -7,7 +7,7 @@ export interface AuditInput {
   readonly route: string
   readonly method: string
   readonly status: number
-  /** False when the client went away before the response was complete. */
+  /** False when the response was cut off before oomkit ended it (the client went away, a stream broke). */
   readonly finished: boolean
   readonly started: bigint
   readonly extra: Record<string, unknown>
