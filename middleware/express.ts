@@ -19,6 +19,26 @@ export type OomkitMiddleware = (req: IncomingMessage, res: ServerResponse, next:
 export function oomkitExpress(kit: Oomkit, options: OomkitExpressOptions = {}): OomkitMiddleware {
   const handle = kit.handler(options)
   return function oomkitMiddleware(req, res, next) {
+    // Express 4 strips a mount path together with the slash after it: `/ops//debug/memory`
+    // reaches a middleware mounted at `/ops` as `/debug/memory`. Show the core the path as sent,
+    // so that spelling is a variant (404 after auth) as it is everywhere else.
+    const { originalUrl, baseUrl } = req as IncomingMessage & { originalUrl?: string; baseUrl?: string }
+    const url = req.url
+    if (url !== undefined && typeof originalUrl === 'string' && typeof baseUrl === 'string' && baseUrl !== '' && originalUrl.startsWith(baseUrl)) {
+      const sent = originalUrl.slice(baseUrl.length)
+      if (sent.startsWith('//') && sent.slice(1) === url) {
+        req.url = sent
+        try {
+          handle(req, res, (err) => {
+            req.url = url
+            next(err)
+          })
+        } finally {
+          req.url = url
+        }
+        return
+      }
+    }
     handle(req, res, next)
   }
 }

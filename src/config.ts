@@ -228,7 +228,10 @@ export function tokenOption(name: string, value: unknown): string | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'string' || !/^[\x21-\x7e]{1,4096}$/.test(value)) {
     // Never echo a token back: describe only its type.
-    invalidOption(name, '1 to 4096 visible ASCII characters without spaces', typeof value === 'string' ? 'a string that is not' : value)
+    if (typeof value === 'string') {
+      throw new OomkitError('OOMKIT_INVALID_OPTION', `Invalid option ${name}: expected 1 to 4096 visible ASCII characters without spaces, got a string that is not (its value is not shown)`)
+    }
+    invalidOption(name, '1 to 4096 visible ASCII characters without spaces', value)
   }
   return value
 }

@@ -1,3 +1,4 @@
+import { DEFAULTS } from './config.js'
 import { OomkitError } from './errors.js'
 
 /** Every variable oomkit/register reads, with its meaning (the README's table mirrors this). */
@@ -30,6 +31,25 @@ export function parseDuration(name: string, value: string, allowZero = false): n
   const m = /^(\d{1,9})(ms|s|m|h)$/.exec(v)
   if (m === null) invalidEnv(name, value, `a duration such as 30s, 5m or 1500ms${allowZero ? ' (or 0 for off)' : ''}`)
   return Number(m[1]) * (UNITS[m[2] as string] as number)
+}
+
+/**
+ * A duration within the bounds createOomkit accepts for the option it feeds, so that a value
+ * out of range fails naming the variable, not the option.
+ */
+function durationInRange(name: string, value: string, min: number, max: number, allowZero: boolean): number {
+  const ms = parseDuration(name, value, allowZero)
+  if (allowZero && ms === 0) return 0
+  if (ms < min || ms > max) invalidEnv(name, value, `a duration from ${formatMs(min)} to ${formatMs(max)}${allowZero ? ' (or 0 for off)' : ''}`)
+  return ms
+}
+
+function formatMs(ms: number): string {
+  for (const unit of ['h', 'm', 's'] as const) {
+    const size = UNITS[unit] as number
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`
+  }
+  return `${ms}ms`
 }
 
 function parseRatio(name: string, value: string): number {
@@ -68,13 +88,20 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   }
   const options: EnvConfig['options'] = {}
   const sample = get('OOMKIT_SAMPLE_INTERVAL')
-  if (sample !== undefined) options.sampleIntervalMs = parseDuration('OOMKIT_SAMPLE_INTERVAL', sample)
+  // The bounds are createOomkit's (sampleIntervalMs 100 to 3,600,000; logIntervalMs 0 or 1000 to 86,400,000).
+  if (sample !== undefined) options.sampleIntervalMs = durationInRange('OOMKIT_SAMPLE_INTERVAL', sample, 100, 3_600_000, false)
   const log = get('OOMKIT_LOG_INTERVAL')
-  if (log !== undefined) options.logIntervalMs = parseDuration('OOMKIT_LOG_INTERVAL', log, true)
+  if (log !== undefined) options.logIntervalMs = durationInRange('OOMKIT_LOG_INTERVAL', log, 1000, 86_400_000, true)
   const warn = get('OOMKIT_WARN_RATIO')
   if (warn !== undefined) options.warnRatio = parseRatio('OOMKIT_WARN_RATIO', warn)
   const critical = get('OOMKIT_CRITICAL_RATIO')
   if (critical !== undefined) options.criticalRatio = parseRatio('OOMKIT_CRITICAL_RATIO', critical)
+  const warnRatio = options.warnRatio ?? DEFAULTS.warnRatio
+  const criticalRatio = options.criticalRatio ?? DEFAULTS.criticalRatio
+  if (warnRatio >= criticalRatio) {
+    if (warn !== undefined) invalidEnv('OOMKIT_WARN_RATIO', warn, `a number below OOMKIT_CRITICAL_RATIO (${criticalRatio})`)
+    invalidEnv('OOMKIT_CRITICAL_RATIO', critical ?? '', `a number above OOMKIT_WARN_RATIO (${warnRatio})`)
+  }
   const dir = get('OOMKIT_DIAGNOSTICS_DIR')
   if (dir !== undefined) options.diagnosticsDir = dir
   const profile = get('OOMKIT_HEAP_PROFILE')

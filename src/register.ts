@@ -9,21 +9,33 @@ import { readEnv } from './env.js'
 import { OomkitError } from './errors.js'
 import { Oomkit } from './kit.js'
 
+/** Fails start, loudly and plainly: the message says what to fix, a preload stack says nothing. */
+function failStart(err: unknown): never {
+  if (!(err instanceof OomkitError)) throw err
+  process.stderr.write(`oomkit/register: ${err.message} [${err.code}]\n`)
+  process.exit(1)
+}
+
 function readConfig(): ReturnType<typeof readEnv> {
   try {
     return readEnv()
   } catch (err) {
-    if (!(err instanceof OomkitError)) throw err
-    // Fail start, loudly and plainly: the message says what to fix, a preload stack says nothing.
-    process.stderr.write(`oomkit/register: ${err.message} [${err.code}]\n`)
-    process.exit(1)
+    failStart(err)
   }
 }
 
 const config = readConfig()
 
+function createKit(): Oomkit {
+  try {
+    return new Oomkit(config.options).start()
+  } catch (err) {
+    failStart(err)
+  }
+}
+
 /** The instance oomkit/register started. */
-export const kit: Oomkit = new Oomkit(config.options).start()
+export const kit: Oomkit = createKit()
 
 /** Resolves once the debug server listens, or with null when it could not (the log says why). */
 export const ready: Promise<import('./http/index.js').DebugServer | null> = kit.listen(config.listen).catch((err: unknown) => {

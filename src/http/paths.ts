@@ -18,9 +18,12 @@ export function canonicalize(url: string): CanonicalPath | null {
   const q = url.indexOf('?')
   const raw = q < 0 ? url : url.slice(0, q)
   const query = q < 0 ? '' : url.slice(q + 1)
+  // An absolute-form target (`GET http://host/debug/memory`, RFC 9112 §3.2.2) names the same
+  // resource as its path: it gets that path's territory and auth decision (and, as a variant, a 404).
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i.exec(raw)
   let decoded: string
   try {
-    decoded = decodeURIComponent(raw)
+    decoded = decodeURIComponent(authority === null ? raw : raw.slice(authority[0].length))
   } catch {
     return null
   }

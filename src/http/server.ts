@@ -4,6 +4,11 @@ import type { OomkitLogger } from '../config.js'
 import { OomkitError } from '../errors.js'
 import type { OomkitHandler } from './handler.js'
 
+const CLIENT_ERROR_STATUS: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+}
+
 /** A running debug server. */
 export interface DebugServer {
   readonly server: Server
@@ -22,9 +27,15 @@ export interface DebugServer {
 export function startServer(handler: OomkitHandler, port: number, host: string, logger: OomkitLogger): Promise<DebugServer> {
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, maxHeaderSize: 32 * 1024 }, handler)
   server.maxHeadersCount = 100
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
-    else socket.destroy()
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // As node's own handler: the status that says what was wrong (431 for oversized headers, 408
+    // for a timeout), nothing written into a response that has already started, and the socket
+    // destroyed once the answer is out (http sockets are half-open: end() alone would let the
+    // client hold it open, with no timeout left to close it).
+    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage
+    if (socket.writable && inFlight?.headersSent !== true) {
+      socket.end(`HTTP/1.1 ${CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request'}\r\nConnection: close\r\n\r\n`, () => socket.destroy())
+    } else socket.destroy()
   })
   return new Promise<DebugServer>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {

@@ -12,7 +12,7 @@ import { type IncomingHttpHeaders, type OutgoingHttpHeaders, request } from 'nod
 import { connect } from 'node:net'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
-import { type Oomkit, createOomkit } from '../../src/index.js'
+import { type Oomkit, type OomkitOptions, createOomkit } from '../../src/index.js'
 import { intParam, sendJson } from '../../src/http/index.js'
 
 /** One captured pino line, parsed. */
@@ -47,11 +47,12 @@ export interface TestKit extends Captured {
 
 /**
  * Creates a kit as every HTTP test does, with the test-only route `/debug/test-echo` added.
- * `start` registers the metrics (so /metrics has content) and is on by default.
+ * `start` registers the metrics (so /metrics has content) and is on by default; `options` adds
+ * core options (e.g. `snapshot: false`).
  */
-export function testKit(start = true): TestKit {
+export function testKit(start = true, options: Omit<OomkitOptions, 'logger' | 'registry' | 'logIntervalMs'> = {}): TestKit {
   const cap = captureLogger()
-  const kit = createOomkit({ logger: cap.logger, registry: new Registry(), logIntervalMs: 0 })
+  const kit = createOomkit({ ...options, logger: cap.logger, registry: new Registry(), logIntervalMs: 0 })
   addEchoRoute(kit)
   if (start) kit.start()
   return { ...cap, kit, audits: () => cap.lines.filter((l) => l.audit === true) }
