@@ -7,32 +7,32 @@
 // v8.writeHeapSnapshot() and prints one JSON line on stdout. Just before the blocking call it
 // writes "SNAPSHOT_START\n" on stderr (synchronously) so the parent, which polls
 // /proc/<pid>/statm every few ms, knows where the window starts.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import crypto from 'node:crypto';
-import v8 from 'node:v8';
-import { readHeapCostInput } from '../dist/src/heap/snapshot-cost.js';
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import crypto from 'node:crypto'
+import v8 from 'node:v8'
+import { readHeapCostInput } from '../dist/src/heap/snapshot-cost.js'
 
-const [shape, targetArg, dirArg] = process.argv.slice(2);
-const targetBytes = Number(targetArg) * 1e6;
+const [shape, targetArg, dirArg] = process.argv.slice(2)
+const targetBytes = Number(targetArg) * 1e6
 if (!shape || !Number.isFinite(targetBytes) || targetBytes <= 0) {
-  process.stderr.write('usage: heap-snapshot-child.mjs <shape> <targetMB> [dir]\n');
-  process.exit(2);
+  process.stderr.write('usage: heap-snapshot-child.mjs <shape> <targetMB> [dir]\n')
+  process.exit(2)
 }
 if (typeof globalThis.gc !== 'function') {
-  process.stderr.write('run with --expose-gc\n');
-  process.exit(2);
+  process.stderr.write('run with --expose-gc\n')
+  process.exit(2)
 }
-const gc = globalThis.gc;
-const PAGE = 4096;
+const gc = globalThis.gc
+const PAGE = 4096
 
 /** Everything the shape builds hangs from here, so nothing is collected. */
-const retained = [];
+const retained = []
 
 function usedAfterGc() {
-  gc();
-  return v8.getHeapStatistics().used_heap_size;
+  gc()
+  return v8.getHeapStatistics().used_heap_size
 }
 
 /**
@@ -41,35 +41,42 @@ function usedAfterGc() {
  */
 function fillTo(addChunk) {
   for (;;) {
-    addChunk();
-    if (v8.getHeapStatistics().used_heap_size < targetBytes) continue;
-    if (usedAfterGc() >= targetBytes) return;
+    addChunk()
+    if (v8.getHeapStatistics().used_heap_size < targetBytes) continue
+    if (usedAfterGc() >= targetBytes) return
   }
 }
 
 const builders = {
-  /** Many small records with short strings: the worst case per byte for a snapshot. */
+  /**
+   * Many small records with short strings, all in one array (`records.push()`, as services
+   * do): the case MEASURED.md describes. The array itself ends up in large_object_space.
+   */
   'small-objects'() {
-    let i = 0;
+    const records = []
+    retained.push(records)
+    let i = 0
     fillTo(() => {
-      const chunk = new Array(1000);
       for (let k = 0; k < 1000; k++, i++) {
-        chunk[k] = {
+        records.push({
           id: i,
           name: 'user-' + i,
           tags: ['tag-' + (i % 16), 'grp-' + (i % 5)],
           n: i,
-        };
+        })
       }
-      retained.push(chunk);
-    });
+    })
   },
 
   /** Few large strings (1 MB each, unique content): large_object_space, few nodes. */
   'big-strings'() {
     fillTo(() => {
-      retained.push(crypto.randomBytes(512 * 1024).toString('hex'));
-    });
+      // Node makes strings over ~1 MB from Buffer.toString() external (outside the V8 heap):
+      // join 64 KB pieces instead, which gives one flat 1 MB string on the heap.
+      const parts = []
+      for (let k = 0; k < 16; k++) parts.push(crypto.randomBytes(32 * 1024).toString('hex'));
+      retained.push(parts.join(''))
+    })
   },
 
   /**
@@ -78,27 +85,27 @@ const builders = {
    * shared objects (one edge per element: the expensive kind).
    */
   'big-arrays'() {
-    const pool = Array.from({ length: 1000 }, (_, k) => ({ k, label: 'shared-' + k }));
-    retained.push(pool);
-    const N = 1_000_000;
-    let turn = 0;
+    const pool = Array.from({ length: 1000 }, (_, k) => ({ k, label: 'shared-' + k }))
+    retained.push(pool)
+    const N = 1_000_000
+    let turn = 0
     fillTo(() => {
-      let a;
+      let a
       switch (turn++ % 3) {
         case 0:
-          a = new Array(N);
+          a = new Array(N)
           for (let k = 0; k < N; k++) a[k] = (k * 7) & 0xffff;
-          break;
+          break
         case 1:
-          a = new Array(N);
+          a = new Array(N)
           for (let k = 0; k < N; k++) a[k] = k * 0.5 + 0.25;
-          break;
+          break
         default:
-          a = new Array(N);
+          a = new Array(N)
           for (let k = 0; k < N; k++) a[k] = pool[k % 1000];
       }
-      retained.push(a);
-    });
+      retained.push(a)
+    })
   },
 
   /**
@@ -109,117 +116,152 @@ const builders = {
   mixed() {
     class Order {
       constructor(id, items) {
-        this.id = id;
-        this.items = items;
-        this.total = items.reduce((s, it) => s + it.price * it.qty, 0);
-        this.status = id % 3 === 0 ? 'paid' : 'open';
+        this.id = id
+        this.items = items
+        this.total = items.reduce((s, it) => s + it.price * it.qty, 0)
+        this.status = id % 3 === 0 ? 'paid' : 'open'
       }
     }
-    const sessions = new Map();
-    const seen = new Set();
-    const orders = [];
-    const payloads = [];
-    const buffers = [];
-    retained.push(sessions, seen, orders, payloads, buffers);
-    let i = 0;
+    const sessions = new Map()
+    const seen = new Set()
+    const orders = []
+    const payloads = []
+    const buffers = []
+    retained.push(sessions, seen, orders, payloads, buffers)
+    let i = 0
     fillTo(() => {
       for (let k = 0; k < 500; k++, i++) {
-        const key = 'sess-' + i.toString(36) + '-' + (i * 2654435761 >>> 0).toString(16);
-        const user = { id: i, email: 'u' + i + '@example.com', roles: i % 7 ? ['user'] : ['user', 'admin'] };
+        const key = 'sess-' + i.toString(36) + '-' + (i * 2654435761 >>> 0).toString(16)
+        const user = { id: i, email: 'u' + i + '@example.com', roles: i % 7 ? ['user'] : ['user', 'admin'] }
         const entry = {
           user,
           created: new Date(1700000000000 + i * 1000),
           hits: i % 100,
           prefs: { theme: i % 2 ? 'dark' : 'light', lang: 'en', tz: 'UTC+' + (i % 12) },
-        };
+        }
         entry.touch = () => {
-          entry.hits++;
-          return entry.hits;
-        };
-        sessions.set(key, entry);
-        seen.add(i);
+          entry.hits++
+          return entry.hits
+        }
+        sessions.set(key, entry)
+        seen.add(i)
         if (i % 4 === 0) {
-          const items = [];
+          const items = []
           for (let j = 0; j < 3; j++) items.push({ sku: 'SKU' + ((i + j) % 5000), qty: 1 + j, price: 9.99 + j });
-          orders.push(new Order(i, items));
+          orders.push(new Order(i, items))
         }
         if (i % 10 === 0) {
-          payloads.push(JSON.stringify({ id: i, event: 'login', ua: 'Mozilla/5.0 (X11; Linux x86_64)', at: i }));
-          payloads.push(Array.from({ length: 32 }, (_, j) => i + j));
+          payloads.push(JSON.stringify({ id: i, event: 'login', ua: 'Mozilla/5.0 (X11; Linux x86_64)', at: i }))
+          payloads.push(Array.from({ length: 32 }, (_, j) => i + j))
         }
-        if (i % 200 === 0) buffers.push(Buffer.alloc(1024, i & 0xff));
+        if (i % 200 === 0) buffers.push(Buffer.alloc(1024, i & 0xff))
       }
-    });
+    })
   },
-};
 
-const build = builders[shape];
+  // Probes (not in the default run): the extremes the model's coefficients must cover.
+
+  /**
+   * One array of references to 1000 shared objects, allocated at its final length (as
+   * JSON.parse, slice or map leave arrays): the most expensive large_object_space bytes.
+   */
+  'ref-array'() {
+    const pool = Array.from({ length: 1000 }, (_, k) => ({ k }))
+    const n = Math.ceil(Math.max(0, targetBytes - usedAfterGc()) / 8)
+    const refs = new Array(n)
+    for (let k = 0; k < n; k++) refs[k] = pool[k % 1000];
+    retained.push(pool, refs)
+  },
+
+  /** Boxed doubles (16-byte HeapNumbers) in arrays of 1000: the densest old-space graph. */
+  'boxed-numbers'() {
+    let i = 0
+    fillTo(() => {
+      const a = new Array(1000)
+      for (let k = 0; k < 1000; k++, i++) a[k] = i + 0.5;
+      a[999] = 'x'; // keeps the elements generic, so each double is its own HeapNumber
+      retained.push(a)
+    })
+  },
+
+  /** Short unique strings in arrays of 1000. */
+  'short-strings'() {
+    let i = 0
+    fillTo(() => {
+      const a = new Array(1000)
+      for (let k = 0; k < 1000; k++, i++) a[k] = 'k' + i;
+      retained.push(a)
+    })
+  },
+}
+
+const build = builders[shape]
 if (!build) {
-  process.stderr.write(`unknown shape ${shape}; one of ${Object.keys(builders).join(', ')}\n`);
-  process.exit(2);
+  process.stderr.write(`unknown shape ${shape}; one of ${Object.keys(builders).join(', ')}\n`)
+  process.exit(2)
 }
 
 /** RSS in bytes from /proc/self/statm (second field, pages). */
 function rssNow() {
-  const f = fs.readFileSync('/proc/self/statm', 'utf8').split(' ');
-  return Number(f[1]) * PAGE;
+  const f = fs.readFileSync('/proc/self/statm', 'utf8').split(' ')
+  return Number(f[1]) * PAGE
 }
 
 /** VmHWM (peak RSS since the last reset) in bytes, or null where /proc lacks it. */
 function hwm() {
-  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) * 1024 : null;
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'))
+  return m ? Number(m[1]) * 1024 : null
 }
 
 /** Resets VmHWM to the current RSS (Linux >= 4.0); false where not allowed. */
 function resetHwm() {
   try {
-    fs.writeFileSync('/proc/self/clear_refs', '5');
-    return true;
+    fs.writeFileSync('/proc/self/clear_refs', '5')
+    return true
   } catch {
-    return false;
+    return false
   }
 }
 
-const t0 = performance.now();
-build();
-gc();
-gc();
-const buildMs = performance.now() - t0;
+const t0 = performance.now()
+build()
+gc()
+gc()
+const buildMs = performance.now() - t0
 
-const dir = dirArg ?? fs.mkdtempSync(path.join(os.tmpdir(), 'oomkit-bench-'));
-const file = path.join(dir, `bench-${process.pid}.heapsnapshot`);
+const dir = dirArg ?? fs.mkdtempSync(path.join(os.tmpdir(), 'oomkit-bench-'))
+const file = path.join(dir, `bench-${process.pid}.heapsnapshot`)
 
 // The model's input, read exactly as the guard would just before deciding.
-const costInput = readHeapCostInput();
-const heapStats = v8.getHeapStatistics();
-const spaces = v8.getHeapSpaceStatistics();
-const mem = process.memoryUsage();
+const costInput = readHeapCostInput()
+const heapStats = v8.getHeapStatistics()
+const spaces = v8.getHeapSpaceStatistics()
+const mem = process.memoryUsage()
 
-const hwmReset = resetHwm();
-const rssBefore = rssNow();
-fs.writeSync(2, `SNAPSHOT_START ${rssBefore}\n`);
-const s0 = performance.now();
-v8.writeHeapSnapshot(file);
-const snapshotMs = performance.now() - s0;
-const rssAfter = rssNow();
-const peakHwm = hwmReset ? hwm() : null;
-fs.writeSync(2, 'SNAPSHOT_END\n');
+const hwmReset = resetHwm()
+const rssBefore = rssNow()
+fs.writeSync(2, `SNAPSHOT_START ${rssBefore}\n`)
+const s0 = performance.now()
+v8.writeHeapSnapshot(file)
+const snapshotMs = performance.now() - s0
+const rssAfter = rssNow()
+const peakHwm = hwmReset ? hwm() : null
+fs.writeSync(2, 'SNAPSHOT_END\n')
 
-const fileBytes = fs.statSync(file).size;
-let nodeCount = null;
-let edgeCount = null;
+const fileBytes = fs.statSync(file).size
+let nodeCount = null
+let edgeCount = null
 {
-  const fd = fs.openSync(file, 'r');
-  const buf = Buffer.alloc(64 * 1024);
-  const n = fs.readSync(fd, buf, 0, buf.length, 0);
-  fs.closeSync(fd);
-  const head = buf.toString('utf8', 0, n);
-  nodeCount = Number(/"node_count":(\d+)/.exec(head)?.[1] ?? NaN);
-  edgeCount = Number(/"edge_count":(\d+)/.exec(head)?.[1] ?? NaN);
+  const fd = fs.openSync(file, 'r')
+  const buf = Buffer.alloc(64 * 1024)
+  const n = fs.readSync(fd, buf, 0, buf.length, 0)
+  fs.closeSync(fd)
+  const head = buf.toString('utf8', 0, n)
+  nodeCount = Number(/"node_count":(\d+)/.exec(head)?.[1] ?? NaN)
+  edgeCount = Number(/"edge_count":(\d+)/.exec(head)?.[1] ?? NaN)
 }
-fs.rmSync(file, { force: true });
-if (!dirArg) fs.rmSync(dir, { recursive: true, force: true });
+fs.rmSync(file, { force: true })
+if (!dirArg) fs.rmSync(dir, { recursive: true, force: true })
 
 process.stdout.write(
   JSON.stringify({
@@ -242,4 +284,4 @@ process.stdout.write(
     nodeCount,
     edgeCount,
   }) + '\n',
-);
+)
