@@ -13,6 +13,14 @@ export const ERROR_CODES = Object.freeze({
   OOMKIT_FORBIDDEN_HOST: { status: 403, description: 'Without a token, debug routes answer only for a loopback Host header (DNS rebinding guard).' },
   OOMKIT_NOT_FOUND: { status: 404, description: 'No such oomkit route (answered only after auth).' },
   OOMKIT_METHOD_NOT_ALLOWED: { status: 405, description: 'The route does not take that method; `Allow` lists the ones it takes.' },
+  OOMKIT_SNAPSHOT_IN_PROGRESS: { status: 429, description: 'A heap snapshot is already being taken or downloaded; `Retry-After` says when to try again.' },
+  OOMKIT_SNAPSHOT_COOLDOWN: { status: 429, description: 'The last heap snapshot was taken less than `snapshot.cooldownMs` ago; `Retry-After` gives the seconds left.' },
+  OOMKIT_INSUFFICIENT_HEADROOM: { status: 503, description: 'A heap snapshot now could get the process OOM-killed: the body gives `neededBytes` and `headroomBytes`; try `/debug/pprof/heap`, or `?force=1`.' },
+  OOMKIT_SNAPSHOT_DIR_TMPFS: { status: 503, description: 'The snapshot directory and its fallback `/var/tmp/oomkit` are on tmpfs (memory); set `diagnosticsDir` to a disk-backed volume or `snapshot.allowTmpfs`.' },
+  OOMKIT_SNAPSHOT_DIR_UNUSABLE: { status: 503, description: 'The snapshot directory cannot be created or is unsafe (a symlink, owned by another user, writable by others).' },
+  OOMKIT_DISK_FULL: { status: 507, description: 'No room on the filesystem for the heap snapshot (estimated beforehand, or ENOSPC while writing); nothing is left behind.' },
+  OOMKIT_SNAPSHOT_FAILED: { status: 500, description: 'V8 failed to write a complete heap snapshot for another reason; the temp file was removed.' },
+  OOMKIT_PROFILER_OFF: { status: 404, description: 'The sampling heap profiler is off (`heapProfile: false`, `OOMKIT_HEAP_PROFILE=off`), not started, or could not start; turn it on with `heapProfile: { intervalBytes: 524288 }` or `OOMKIT_HEAP_PROFILE=on`.' },
   OOMKIT_INTERNAL: { status: 500, description: 'An unexpected failure inside a handler; the audit line has the details.' },
 } as const)
 

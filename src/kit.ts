@@ -3,6 +3,10 @@ import client, { type Registry, type RegistryContentType } from 'prom-client'
 import { type OomkitLogger, type OomkitOptions, type ResolvedOptions, checkKeys, intOption, invalidOption, resolveOptions, tokenOption } from './config.js'
 import { type CgroupLocation, locateMemoryCgroup } from './container/index.js'
 import { OomkitError } from './errors.js'
+import { heapProfileRoutes } from './heap/profile-routes.js'
+import { HeapProfiler } from './heap/profiler.js'
+import { DISABLED_SNAPSHOT_STATUS, SnapshotGuard } from './heap/snapshot-guard.js'
+import { snapshotRoute } from './heap/snapshot-route.js'
 import { isLoopbackHost } from './http/auth.js'
 import { type DebugServer, type OomkitHandler, type Route, createHandler, memoryRoute, metricsRoute, startServer } from './http/index.js'
 import { defaultLogger } from './logging/logger.js'
@@ -76,6 +80,9 @@ export class Oomkit {
   #listening: Promise<DebugServer> | null = null
   #warnedOpen = false
   readonly #routes: Route[]
+  readonly #profiler: HeapProfiler | null
+  #profilerError: string | null = null
+  readonly #snapshot: SnapshotGuard | null
 
   constructor(options?: OomkitOptions) {
     this.options = resolveOptions(options)
@@ -85,6 +92,12 @@ export class Oomkit {
       this.#emit(level, fields)
     })
     this.#routes = [metricsRoute(() => this.registry, this.logger), memoryRoute(() => this.report())]
+    this.#profiler = this.options.heapProfile === false ? null : new HeapProfiler(this.options.heapProfile)
+    const stoppedReason = (): string | null => this.#profilerError ?? (this.#state === 'stopped' ? 'this oomkit instance is stopped' : null)
+    for (const route of heapProfileRoutes({ profiler: () => this.#profiler, reason: stoppedReason })) this.addRoute(route)
+    const snap = this.options.snapshot
+    this.#snapshot = snap === false ? null : new SnapshotGuard({ ...snap, diagnosticsDir: this.options.diagnosticsDir, procRoot: this.options.procRoot, logger: this.logger, readContainer: () => this.sampler.readContainer() })
+    if (this.#snapshot !== null) this.#routes.push(snapshotRoute(this.#snapshot))
   }
 
   /** oomkit's HTTP routes; capabilities add theirs with {@link Oomkit.addRoute}. */
@@ -154,7 +167,11 @@ export class Oomkit {
         throw new OomkitError('OOMKIT_STOPPED', 'stop() was called while the debug server was starting')
       }
       this.#server = server
-      this.logger.info({ url: server.url, auth: token === undefined ? 'loopback-only' : 'token' }, 'oomkit debug server listening')
+      if (token === undefined && !isLoopbackHost(host)) {
+        this.logger.warn({ url: server.url, auth: 'none-configured' }, 'oomkit debug server listening on a non-loopback address without a token: /debug/* answers 403 until a token is set (OOMKIT_TOKEN or listen({ token }))')
+      } else {
+        this.logger.info({ url: server.url, auth: token === undefined ? 'loopback-only' : 'token' }, 'oomkit debug server listening')
+      }
       return server
     } catch (err) {
       this.#listening = null
@@ -198,6 +215,7 @@ export class Oomkit {
     if (this.#state === 'stopped') throw new OomkitError('OOMKIT_STOPPED', 'This oomkit instance was stopped; create a new one with createOomkit()')
     this.#state = 'started'
     this.#gc.start()
+    this.#startProfiler()
     const reading = this.sampler.sample()
     this.#budget = this.#checkBudget()
     const b = this.#budget
@@ -213,6 +231,10 @@ export class Oomkit {
       },
       { prefix: 'oomkit_', timeoutMs: this.options.collectorTimeoutMs, defaultMetrics: this.options.defaultMetrics },
     )
+    if (this.#snapshot !== null) {
+      this.#metrics.add(this.#snapshot.metrics)
+      this.#snapshot.start()
+    }
 
     this.#watch.check(memoryLogFields(reading, this.#gc.state.liveAfterGcBytes))
     this.#sampleTimer = setInterval(() => this.#tick(), this.options.sampleIntervalMs)
@@ -222,6 +244,19 @@ export class Oomkit {
       this.#logTimer.unref()
     }
     return this
+  }
+
+  /** Starts the sampling heap profiler; a failure is logged, never thrown: the app runs on without it. */
+  #startProfiler(): void {
+    const profiler = this.#profiler
+    if (profiler === null) return
+    try {
+      profiler.start()
+      this.logger.info({ backend: profiler.backend, intervalBytes: profiler.intervalBytes, shared: profiler.shared }, 'sampling heap profiler on')
+    } catch (err) {
+      this.#profilerError = err instanceof Error ? err.message : String(err)
+      this.logger.warn({ err }, 'sampling heap profiler could not start: /debug/pprof/heap and /debug/memory/top are off')
+    }
   }
 
   /** Takes one sample now (what the interval timer does). */
@@ -248,6 +283,8 @@ export class Oomkit {
       gc: this.#gc.state,
       budget: this.budget,
       history: this.sampler.history.toArray(),
+      profile: this.#profiler?.reportSection() ?? null,
+      snapshot: this.#snapshot?.status() ?? DISABLED_SNAPSHOT_STATUS,
     })
   }
 
@@ -280,6 +317,7 @@ export class Oomkit {
     this.#sampleTimer = null
     this.#logTimer = null
     this.#gc.stop()
+    this.#profiler?.stop()
     this.#metrics?.unregister()
     this.#metrics = null
     this.#events.removeAllListeners()

@@ -1,4 +1,5 @@
 import type { ContainerMemory } from '../container/index.js'
+import type { HeapProfileSection } from '../heap/profiler.js'
 import type { Budget } from './budget.js'
 import type { GcState } from './gc-observer.js'
 import type { HeapSpace, ProcessMemory, Reading, Sample } from './sampler.js'
@@ -38,6 +39,8 @@ export interface MemoryReport {
   readonly snapshot: unknown
   readonly caches: unknown
   readonly leaks: unknown
+  /** The sampling heap profiler: backend, interval and the top 10 allocation sites; null when off. */
+  readonly profile: HeapProfileSection | null
   /** Recent samples, oldest first, at most `historySize`. */
   readonly history: readonly Sample[]
 }
@@ -58,6 +61,7 @@ export interface ReportParts {
   readonly snapshot?: unknown
   readonly caches?: unknown
   readonly leaks?: unknown
+  readonly profile?: HeapProfileSection | null
 }
 
 /** Assembles the report from one reading and the capabilities' sections. */
@@ -84,6 +88,7 @@ export function buildReport(parts: ReportParts): MemoryReport {
     snapshot: parts.snapshot ?? null,
     caches: parts.caches ?? null,
     leaks: parts.leaks ?? null,
+    profile: parts.profile ?? null,
     history: parts.history,
   }
 }
