@@ -32,6 +32,9 @@ Try:
   curl -s ${dbg}/metrics | grep ^oomkit_                      # Prometheus metrics
   curl -s -H 'Authorization: Bearer ${token}' ${app_}/debug/memory | head -c 300; echo
   curl -s ${app_}/debug/memory                            # 401: the app port needs the token
+  curl -s '${dbg}/debug/memory/top?limit=5'; echo           # where the live memory was allocated
+  curl -s -o heap.pb.gz ${dbg}/debug/pprof/heap             # pprof: go tool pprof -top heap.pb.gz
+  curl -sI ${dbg}/debug/heap                                # would a heap snapshot be safe now?
 
 Make it leak, then look again:
   for i in $(seq 50); do curl -s '${app_}/leak/cache?n=5000' >/dev/null; done
@@ -48,6 +51,9 @@ const timer = setInterval(() => {
     `[oomkit] rss ${mib(r.process.rss)}  heap used ${mib(r.process.heapUsed)}  live after GC ${mib(r.v8.liveAfterGcBytes)}` +
       `  working set ${mib(r.container?.workingSetBytes)}  limit ${mib(r.container?.limitBytes)}  budget: ${r.budget.verdict}`,
   )
+  const top = r.profile?.topSites?.[0]
+  if (top !== undefined) console.log(`[oomkit] top allocation site: ${top.function} ${top.file}:${top.line} holds ${mib(top.bytes)} (${top.count} objects)`)
+  if (r.snapshot !== null) console.log(`[oomkit] heap snapshot now: ${r.snapshot.possible ? 'possible' : `refused (${r.snapshot.reason})`}, needs ~${mib(r.snapshot.neededBytes)}, headroom ${mib(r.snapshot.headroomBytes)}`)
 }, 10_000)
 timer.unref()
 
