@@ -12,6 +12,7 @@ import os from 'node:os'
 import path from 'node:path'
 import crypto from 'node:crypto'
 import v8 from 'node:v8'
+import { createRequire } from 'node:module'
 import { readHeapCostInput } from '../dist/src/heap/snapshot-cost.js'
 
 const [shape, targetArg, dirArg] = process.argv.slice(2)
@@ -26,6 +27,24 @@ if (typeof globalThis.gc !== 'function') {
 }
 const gc = globalThis.gc
 const PAGE = 4096
+
+// With OOMKIT_BENCH_PROFILE=1 (the bench's --profile), the sampling heap profiler runs as oomkit
+// runs it always-on (@datadog/pprof backend, 512 KiB interval), started before the heap is
+// built, and the JSON line gets `sampleFeatures`: the candidate cost-model inputs read from its
+// live samples (README, "Inputs from the sampling heap profile"). Off by default: the profiler
+// adds ~0.8 MB to the heap, which changes what the smallest cases build.
+const SAMPLING_INTERVAL = 524_288
+const ddHeap = process.env.OOMKIT_BENCH_PROFILE === '1' ? loadDatadogHeap() : null
+ddHeap?.start(SAMPLING_INTERVAL, 64)
+
+function loadDatadogHeap() {
+  try {
+    return createRequire(import.meta.url)('@datadog/pprof').heap
+  } catch (err) {
+    process.stderr.write(`OOMKIT_BENCH_PROFILE=1 needs @datadog/pprof: ${err.message}\n`)
+    process.exit(2)
+  }
+}
 
 /** Everything the shape builds hangs from here, so nothing is collected. */
 const retained = []
@@ -232,6 +251,40 @@ const buildMs = performance.now() - t0
 const dir = dirArg ?? fs.mkdtempSync(path.join(os.tmpdir(), 'oomkit-bench-'))
 const file = path.join(dir, `bench-${process.pid}.heapsnapshot`)
 
+// Candidate inputs from the live samples (@datadog/pprof reports each allocation's own size
+// and its scaled count; the inspector reports only size × count, which for objects far smaller
+// than the interval is always interval..interval + size, so it cannot tell object sizes apart).
+// Small objects (regular spaces): estimated count and bytes, and the count per size class;
+// large ones (> 128 KiB, large-object space): each sampled size, largest first.
+const sampleFeatures = ddHeap && (() => {
+  const allocs = []
+  const walk = (node) => {
+    for (const x of node.allocations) allocs.push([x.sizeBytes, x.count])
+    for (const c of node.children) walk(c)
+  }
+  walk(ddHeap.v8Profile())
+  let smallObjects = 0, smallBytes = 0, smallSamples = 0
+  const hist = {}
+  const large = []
+  for (const [sz, c] of allocs) {
+    if (sz > 131072) {
+      for (let k = 0; k < c; k++) large.push(sz)
+      continue
+    }
+    smallObjects += c
+    smallBytes += sz * c
+    smallSamples += Math.max(1, Math.round(c * (1 - Math.exp(-sz / SAMPLING_INTERVAL))))
+    const b = sz <= 16 ? 16 : sz <= 24 ? 24 : sz <= 32 ? 32 : sz <= 48 ? 48 : sz <= 64 ? 64 : sz <= 128 ? 128 : sz <= 1024 ? 1024 : 131072
+    hist[b] = (hist[b] ?? 0) + c
+  }
+  large.sort((x, y) => y - x)
+  return { smallSamples, smallObjects, smallBytes, hist, large: large.slice(0, 50), largeCount: large.length, largeBytes: large.reduce((x, y) => x + y, 0) }
+})()
+
+if (ddHeap) {
+  gc()
+  gc()
+}
 // The model's input, read exactly as the guard would just before deciding.
 const costInput = readHeapCostInput()
 const heapStats = v8.getHeapStatistics()
@@ -275,6 +328,7 @@ process.stdout.write(
     externalMemory: heapStats.external_memory,
     spaces: Object.fromEntries(spaces.map((s) => [s.space_name, s.space_used_size])),
     costInput,
+    ...(sampleFeatures ? { sampleFeatures } : {}),
     memoryUsage: mem,
     rssBefore,
     rssAfter,

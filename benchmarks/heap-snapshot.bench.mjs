@@ -2,6 +2,7 @@
 //
 //   node --expose-gc benchmarks/heap-snapshot.bench.mjs [--quick] [--rounds N]
 //        [--shapes small-objects,mixed] [--sizes 20,50] [--max-ratio 1.5] [--json] [--out file.json]
+//        [--profile]
 //
 // Needs the built model: `npm run build` (or compile src/heap/snapshot-cost.ts alone into
 // dist/src/heap/). Each (shape, size) case runs in a fresh child process
@@ -13,6 +14,10 @@
 //
 // The full run adds probes (the extremes the coefficients come from) to the four shapes and
 // runs every case `rounds` times; --quick runs the four shapes at 20 and 50 MB once.
+//
+// --profile runs @datadog/pprof's sampling heap profiler in each child from its start (as oomkit
+// runs it always-on) and records the candidate model inputs read from its live samples
+// (`sampleFeatures` in --json and --out): README, "Inputs from the sampling heap profile".
 //
 // Exit code: 1 when, for any case, estimate / measured < 1 (the guard would let the snapshot
 // kill the pod) or a case failed; 3 when the only failures are estimate / measured > max-ratio
@@ -51,6 +56,7 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     json: { type: 'boolean', default: false },
     'max-ratio': { type: 'string' },
+    profile: { type: 'boolean', default: false },
   },
 })
 const shapes = args.shapes ? args.shapes.split(',') : args.quick ? SHAPES : [...SHAPES, ...PROBES]
@@ -123,7 +129,7 @@ function runCase(shape, sizeMB, dir) {
     const child = spawn(
       process.execPath,
       ['--expose-gc', '--max-old-space-size=8192', path.join(here, 'heap-snapshot-child.mjs'), shape, String(sizeMB), dir],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OOMKIT_BENCH_PROFILE: args.profile ? '1' : '0' } },
     )
     const statm = statmReader(child.pid)
     let inWindow = false
@@ -224,6 +230,7 @@ try {
             extraPerHeapUsed: +(extra / r.heapUsed).toFixed(3),
             estimate,
             estimatePerMeasured: +ratio.toFixed(3),
+            ...(r.sampleFeatures ? { sampleFeatures: r.sampleFeatures } : {}),
           }),
         )
         if (ratio < 1) under = true
