@@ -223,15 +223,21 @@ export function resolveOptions(input: OomkitOptions | undefined = {}): ResolvedO
   })
 }
 
-/** Checks a bearer token option: 1 to 4096 visible ASCII characters (it travels in a header). */
+/** What a bearer token must be: 1 to 4096 visible ASCII characters (it travels in a header). */
+export const TOKEN_FORM = '1 to 4096 visible ASCII characters without spaces'
+
+/** Whether a string can be used as a bearer token. */
+export function isValidToken(value: string): boolean {
+  return /^[\x21-\x7e]{1,4096}$/.test(value)
+}
+
+/** Checks a bearer token option. */
 export function tokenOption(name: string, value: unknown): string | undefined {
   if (value === undefined) return undefined
-  if (typeof value !== 'string' || !/^[\x21-\x7e]{1,4096}$/.test(value)) {
-    // Never echo a token back: describe only its type.
-    if (typeof value === 'string') {
-      throw new OomkitError('OOMKIT_INVALID_OPTION', `Invalid option ${name}: expected 1 to 4096 visible ASCII characters without spaces, got a string that is not (its value is not shown)`)
-    }
-    invalidOption(name, '1 to 4096 visible ASCII characters without spaces', value)
+  if (typeof value !== 'string') invalidOption(name, TOKEN_FORM, value)
+  // Never echo a token back: say only that it is a string of the wrong form.
+  if (!isValidToken(value)) {
+    throw new OomkitError('OOMKIT_INVALID_OPTION', `Invalid option ${name}: expected ${TOKEN_FORM}, got a string that is not (its value is not shown)`)
   }
   return value
 }

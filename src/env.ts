@@ -1,4 +1,4 @@
-import { DEFAULTS } from './config.js'
+import { DEFAULTS, TOKEN_FORM, isValidToken } from './config.js'
 import { OomkitError } from './errors.js'
 
 /** Every variable oomkit/register reads, with its meaning (the README's table mirrors this). */
@@ -118,15 +118,11 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     port: port === undefined ? 9469 : parsePort('OOMKIT_PORT', port),
     host: get('OOMKIT_HOST') ?? '127.0.0.1',
   }
-  const token = get('OOMKIT_TOKEN')
-  if (token !== undefined) {
-    if (!/^[\x21-\x7e]{1,4096}$/.test(token)) throw new OomkitError('OOMKIT_INVALID_ENV', 'OOMKIT_TOKEN: expected 1 to 4096 visible ASCII characters without spaces')
-    listen.token = token
-  }
-  const metricsToken = get('OOMKIT_METRICS_TOKEN')
-  if (metricsToken !== undefined) {
-    if (!/^[\x21-\x7e]{1,4096}$/.test(metricsToken)) throw new OomkitError('OOMKIT_INVALID_ENV', 'OOMKIT_METRICS_TOKEN: expected 1 to 4096 visible ASCII characters without spaces')
-    listen.metricsToken = metricsToken
+  for (const [name, key] of [['OOMKIT_TOKEN', 'token'], ['OOMKIT_METRICS_TOKEN', 'metricsToken']] as const) {
+    const value = get(name)
+    if (value === undefined) continue
+    if (!isValidToken(value)) throw new OomkitError('OOMKIT_INVALID_ENV', `${name}: expected ${TOKEN_FORM}`)
+    listen[key] = value
   }
   return { options, listen }
 }
