@@ -4,7 +4,7 @@
 //
 //   node --expose-gc benchmarks/heap-profiler-alloc.mjs <auto|datadog|inspector> <rounds> <iterations> [intervalBytes]
 //   -> prints { backend, intervalBytes, rounds: [{ off1, on, off2 }] } (ms per run)
-import { HeapProfiler } from '../dist/src/heap/profiler.js'
+import { HeapProfiler } from '../dist/src/heap/profile/index.js'
 
 const [backend = 'auto', roundsArg = '9', itersArg = '1500000', intervalArg = '524288'] = process.argv.slice(2)
 const rounds = Number(roundsArg)

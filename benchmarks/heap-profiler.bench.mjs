@@ -24,8 +24,8 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 const here = dirname(fileURLToPath(import.meta.url))
-if (!existsSync(join(here, '..', 'dist', 'src', 'heap', 'profiler.js'))) {
-  console.error('missing dist/src/heap/profiler.js: run `npm run build` first')
+if (!existsSync(join(here, '..', 'dist', 'src', 'heap', 'profile', 'index.js'))) {
+  console.error('missing dist/src/heap/profile/index.js: run `npm run build` first')
   process.exit(2)
 }
 const { values: args } = parseArgs({

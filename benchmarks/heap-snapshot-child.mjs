@@ -13,7 +13,7 @@ import path from 'node:path'
 import crypto from 'node:crypto'
 import v8 from 'node:v8'
 import { createRequire } from 'node:module'
-import { readHeapCostInput } from '../dist/src/heap/snapshot-cost.js'
+import { readHeapCostInput } from '../dist/src/heap/snapshot/index.js'
 
 const [shape, targetArg, dirArg] = process.argv.slice(2)
 const targetBytes = Number(targetArg) * 1e6

@@ -4,8 +4,8 @@
 //        [--shapes small-objects,mixed] [--sizes 20,50] [--max-ratio 1.5] [--json] [--out file.json]
 //        [--profile]
 //
-// Needs the built model: `npm run build` (or compile src/heap/snapshot-cost.ts alone into
-// dist/src/heap/). Each (shape, size) case runs in a fresh child process
+// Needs the built model: `npm run build` (src/heap/snapshot/cost.ts, read through
+// dist/src/heap/snapshot/index.js). Each (shape, size) case runs in a fresh child process
 // (heap-snapshot-child.mjs) so one case's heap, malloc arenas and snapshot leftovers never
 // inflate the next. While the child is inside writeHeapSnapshot (its main thread is blocked),
 // this process polls /proc/<pid>/statm every POLL_MS; the child also resets and reads the
@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const modelPath = path.join(here, '..', 'dist', 'src', 'heap', 'snapshot-cost.js')
+const modelPath = path.join(here, '..', 'dist', 'src', 'heap', 'snapshot', 'index.js')
 if (!fs.existsSync(modelPath)) {
   console.error(`missing ${path.relative(process.cwd(), modelPath)}: run \`npm run build\` first`)
   process.exit(2)

@@ -1,5 +1,8 @@
-import { DEFAULTS, TOKEN_FORM, isValidToken } from './config.js'
+import { CORE_DEFAULTS as DEFAULTS } from './options/core.js'
+import { type IntRange, RANGES } from './options/ranges.js'
+import { TOKEN_FORM, isValidToken } from './options/validate.js'
 import { OomkitError } from './errors.js'
+import { LISTEN_DEFAULTS } from './http/mount-options.js'
 
 /** Every variable oomkit/register reads, with its meaning (the README's table mirrors this). */
 export const ENV_VARS = Object.freeze({
@@ -37,10 +40,11 @@ export function parseDuration(name: string, value: string, allowZero = false): n
  * A duration within the bounds createOomkit accepts for the option it feeds, so that a value
  * out of range fails naming the variable, not the option.
  */
-function durationInRange(name: string, value: string, min: number, max: number, allowZero: boolean): number {
+function durationInRange(name: string, value: string, range: IntRange): number {
+  const allowZero = range.zeroOff === true
   const ms = parseDuration(name, value, allowZero)
   if (allowZero && ms === 0) return 0
-  if (ms < min || ms > max) invalidEnv(name, value, `a duration from ${formatMs(min)} to ${formatMs(max)}${allowZero ? ' (or 0 for off)' : ''}`)
+  if (ms < range.min || ms > range.max) invalidEnv(name, value, `a duration from ${formatMs(range.min)} to ${formatMs(range.max)}${allowZero ? ' (or 0 for off)' : ''}`)
   return ms
 }
 
@@ -60,7 +64,8 @@ function parseRatio(name: string, value: string): number {
 
 function parsePort(name: string, value: string): number {
   const v = value.trim()
-  if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) invalidEnv(name, value, 'a port number from 0 to 65535')
+  const r = RANGES.port
+  if (!/^\d{1,5}$/.test(v) || Number(v) < r.min || Number(v) > r.max) invalidEnv(name, value, `a port number from ${r.min} to ${r.max}`)
   return Number(v)
 }
 
@@ -88,10 +93,10 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   }
   const options: EnvConfig['options'] = {}
   const sample = get('OOMKIT_SAMPLE_INTERVAL')
-  // The bounds are createOomkit's (sampleIntervalMs 100 to 3,600,000; logIntervalMs 0 or 1000 to 86,400,000).
-  if (sample !== undefined) options.sampleIntervalMs = durationInRange('OOMKIT_SAMPLE_INTERVAL', sample, 100, 3_600_000, false)
+  // The bounds are createOomkit's, from the same table.
+  if (sample !== undefined) options.sampleIntervalMs = durationInRange('OOMKIT_SAMPLE_INTERVAL', sample, RANGES.sampleIntervalMs)
   const log = get('OOMKIT_LOG_INTERVAL')
-  if (log !== undefined) options.logIntervalMs = durationInRange('OOMKIT_LOG_INTERVAL', log, 1000, 86_400_000, true)
+  if (log !== undefined) options.logIntervalMs = durationInRange('OOMKIT_LOG_INTERVAL', log, RANGES.logIntervalMs)
   const warn = get('OOMKIT_WARN_RATIO')
   if (warn !== undefined) options.warnRatio = parseRatio('OOMKIT_WARN_RATIO', warn)
   const critical = get('OOMKIT_CRITICAL_RATIO')
@@ -109,14 +114,15 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     const p = profile.trim().toLowerCase()
     if (p === 'off') options.heapProfile = false
     else if (p !== 'on') {
-      if (!/^\d{4,8}$/.test(p) || Number(p) < 1024 || Number(p) > 16_777_216) invalidEnv('OOMKIT_HEAP_PROFILE', profile, 'on, off, or a sampling interval in bytes from 1024 to 16777216')
+      const r = RANGES['heapProfile.intervalBytes']
+      if (!/^\d{1,9}$/.test(p) || Number(p) < r.min || Number(p) > r.max) invalidEnv('OOMKIT_HEAP_PROFILE', profile, `on, off, or a sampling interval in bytes from ${r.min} to ${r.max}`)
       options.heapProfile = { intervalBytes: Number(p) }
     }
   }
   const port = get('OOMKIT_PORT')
   const listen: EnvConfig['listen'] = {
-    port: port === undefined ? 9469 : parsePort('OOMKIT_PORT', port),
-    host: get('OOMKIT_HOST') ?? '127.0.0.1',
+    port: port === undefined ? LISTEN_DEFAULTS.port : parsePort('OOMKIT_PORT', port),
+    host: get('OOMKIT_HOST') ?? LISTEN_DEFAULTS.host,
   }
   for (const [name, key] of [['OOMKIT_TOKEN', 'token'], ['OOMKIT_METRICS_TOKEN', 'metricsToken']] as const) {
     const value = get(name)

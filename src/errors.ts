@@ -59,3 +59,8 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'an array'
   return 'an object'
 }
+
+/** The message of an error, or the value as text when something other than an Error was thrown. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

@@ -10,8 +10,10 @@ import { Registry } from 'prom-client'
 import { pino } from 'pino'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import { type OomkitError, createOomkit } from '../src/index.js'
-import { type MemoryLogFields, ThresholdWatch } from '../src/logging/memory-log.js'
+import { type MemoryLogFields, thresholdLogger } from '../src/logging/memory-log.js'
+import { ThresholdWatch } from '../src/memory/threshold.js'
 import { fixture, roots } from './fixtures/cgroup/expected.js'
+import { internals } from '../src/internal.js'
 
 type Line = Record<string, unknown> & { level: number; msg: string }
 
@@ -134,7 +136,7 @@ describe('what stop() leaves behind', () => {
     const kit = createOomkit({ ...roots('v2-limited-256m'), logger: capture().logger, registry, sampleIntervalMs: 100, logIntervalMs: 1000 })
     kit.start()
     await registry.metrics()
-    kit.sampler.sample()
+    internals(kit).sampler.sample()
     kit.logMemory()
     kit.report()
     // Every timer is unref'd: nothing oomkit holds keeps the process alive even while running.
@@ -306,7 +308,7 @@ describe('ThresholdWatch: warn and critical once per episode', () => {
   it('logs each crossing once, and again only after the ratio fell back below the threshold', () => {
     const { logger, lines, flushes } = capture()
     const emitted: [string, number | null][] = []
-    const watch = new ThresholdWatch(logger, 0.85, 0.95, (level, f) => emitted.push([level, f.utilization]))
+    const watch = new ThresholdWatch(0.85, 0.95).on(thresholdLogger(logger)).on((c) => emitted.push([c.level, c.fields.utilization]))
     const seen: [number | null, string[]][] = []
     for (const u of [0.5, 0.86, 0.9, 0.87, 0.5, 0.86, 0.96, 0.97, 0.9, 0.96, null, 0.5, 0.99, 0.99, 0.85, 0.84, 0.95]) {
       const n = lines.length

@@ -3,6 +3,7 @@ import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { createOomkit } from '../src/index.js'
 import { roots } from './fixtures/cgroup/expected.js'
+import { internals } from '../src/internal.js'
 
 const gc = (globalThis as { gc?: () => void }).gc
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
@@ -28,7 +29,7 @@ describe('oomkit does not leak', () => {
 
     async function work(samples: number, scrapes: number): Promise<void> {
       for (let i = 0; i < samples; i += 1000) {
-        for (let j = 0; j < 1000; j++) kit.sampler.sample()
+        for (let j = 0; j < 1000; j++) internals(kit).sampler.sample()
         await tick()
       }
       for (let i = 0; i < scrapes; i += 100) {

@@ -6,6 +6,7 @@ import { Registry } from 'prom-client'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { DEFAULTS, ENV_VARS, ERROR_CODES, createOomkit } from '../src/index.js'
+import { internals } from '../src/internal.js'
 
 const root = join(import.meta.dirname, '..')
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
@@ -57,8 +58,8 @@ describe('README tables', () => {
     const kit = createOomkit({ logger: pino({ level: 'silent' }), registry: new Registry(), logIntervalMs: 0 })
     const rows = tableAfter(/^### Debug endpoints/)
     const documented = rows.map((r) => /`([^`?]+)/.exec(r[0] ?? '')?.[1]).sort()
-    expect(documented).toEqual(kit.routes.map((r) => r.path).sort())
-    for (const route of kit.routes) {
+    expect(documented).toEqual(internals(kit).routes.map((r) => r.path).sort())
+    for (const route of internals(kit).routes) {
       const row = rows.find((r) => (r[0] ?? '').includes(`\`${route.path}`))
       for (const m of route.methods) expect(row?.[0], `${route.path} ${m}`).toContain(m)
     }

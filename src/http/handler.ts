@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { OomkitLogger } from '../config.js'
+import type { OomkitLogger } from '../logging/logger.js'
 import { OomkitError } from '../errors.js'
 import { auditRequest } from '../logging/audit.js'
 import { TokenCheck, isLoopbackHostHeader, readBearer } from './auth.js'

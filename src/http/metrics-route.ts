@@ -1,5 +1,5 @@
 import client, { type Registry, type RegistryContentType } from 'prom-client'
-import type { OomkitLogger } from '../config.js'
+import type { OomkitLogger } from '../logging/logger.js'
 import type { Route } from './routes.js'
 
 const OPENMETRICS = 'application/openmetrics-text'

@@ -1,6 +1,6 @@
 import { type Server, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { OomkitLogger } from '../config.js'
+import type { OomkitLogger } from '../logging/logger.js'
 import { OomkitError } from '../errors.js'
 import type { OomkitHandler } from './handler.js'
 

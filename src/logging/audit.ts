@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import type { OomkitLogger } from '../config.js'
+import type { OomkitLogger } from '../logging/logger.js'
 
 /** What one audit line is made of. */
 export interface AuditInput {

@@ -1,5 +1,13 @@
 import { pino } from 'pino'
-import type { OomkitLogger } from '../config.js'
+
+/** The subset of a pino logger oomkit writes to. Any pino logger (or child) fits. */
+export interface OomkitLogger {
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+  debug(obj: object, msg?: string): void
+  flush?(cb?: (err?: Error) => void): void
+}
 
 /** The logger oomkit writes to when the app passes none: pino on stdout, synchronous writes. */
 export function defaultLogger(): OomkitLogger {

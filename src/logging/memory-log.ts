@@ -1,82 +1,33 @@
-import type { OomkitLogger } from '../config.js'
-import { utilization } from '../memory/report.js'
-import type { Reading } from '../memory/sampler.js'
-import { flushLogger } from './logger.js'
+import type { Budget } from '../memory/budget.js'
+import type { MemoryFields, ThresholdCrossing } from '../memory/threshold.js'
+import { type OomkitLogger, flushLogger } from './logger.js'
 
-/** The fields of the periodic `"memory"` line: numbers in bytes (utilization as a ratio). */
-export interface MemoryLogFields {
-  readonly rss: number
-  readonly heapUsed: number
-  readonly heapTotal: number
-  readonly external: number
-  readonly arrayBuffers: number
-  readonly liveAfterGc: number | null
-  readonly heapLimit: number
-  readonly workingSet: number | null
-  readonly limit: number | null
-  readonly utilization: number | null
-  readonly oomKills: number | null
+/** The fields of the periodic `"memory"` line. */
+export type MemoryLogFields = MemoryFields
+
+/** Writes the periodic `"memory"` info line. */
+export function logMemoryLine(logger: OomkitLogger, fields: MemoryFields): void {
+  logger.info(fields, 'memory')
 }
-
-/** Builds the fields of the `"memory"` line from one reading. */
-export function memoryLogFields(reading: Reading, liveAfterGc: number | null): MemoryLogFields {
-  const c = reading.container
-  return {
-    rss: reading.process.rss,
-    heapUsed: reading.process.heapUsed,
-    heapTotal: reading.process.heapTotal,
-    external: reading.process.external,
-    arrayBuffers: reading.process.arrayBuffers,
-    liveAfterGc,
-    heapLimit: reading.v8.heapSizeLimit,
-    workingSet: c?.workingSetBytes ?? null,
-    limit: c?.limitBytes ?? null,
-    utilization: utilization(c),
-    oomKills: c?.oomKills ?? null,
-  }
-}
-
-/** Level of a threshold crossing. */
-export type ThresholdLevel = 'warn' | 'critical'
 
 /**
- * Logs once per episode when the working set crosses `warnRatio` (warn) or `criticalRatio`
- * (error, flushed at once). An episode ends when the ratio falls back below the threshold, so a
- * service hovering at the limit logs once, not every sample.
+ * The threshold watch's log subscriber: `warn` for a warn crossing, `error` for a critical one,
+ * flushed at once (a SIGKILL may follow within milliseconds).
  */
-export class ThresholdWatch {
-  #warned = false
-  #critical = false
-
-  constructor(
-    private readonly logger: OomkitLogger,
-    private readonly warnRatio: number,
-    private readonly criticalRatio: number,
-    private readonly emit: (level: ThresholdLevel, fields: MemoryLogFields) => void,
-  ) {}
-
-  check(fields: MemoryLogFields): void {
-    const ratio = fields.utilization
-    if (ratio === null) return
-    if (ratio >= this.criticalRatio) {
-      if (!this.#critical) {
-        this.#critical = true
-        this.#warned = true
-        this.logger.error({ ...fields, threshold: this.criticalRatio }, 'memory critical: working set near the container limit')
-        flushLogger(this.logger)
-        this.emit('critical', fields)
-      }
+export function thresholdLogger(logger: OomkitLogger): (crossing: ThresholdCrossing) => void {
+  return function logThresholdCrossing({ level, threshold, fields }) {
+    if (level === 'critical') {
+      logger.error({ ...fields, threshold }, 'memory critical: working set near the container limit')
+      flushLogger(logger)
       return
     }
-    if (ratio < this.criticalRatio) this.#critical = false
-    if (ratio >= this.warnRatio) {
-      if (!this.#warned) {
-        this.#warned = true
-        this.logger.warn({ ...fields, threshold: this.warnRatio }, 'memory high: working set above the warning ratio of the container limit')
-        this.emit('warn', fields)
-      }
-      return
-    }
-    this.#warned = false
+    logger.warn({ ...fields, threshold }, 'memory high: working set above the warning ratio of the container limit')
   }
+}
+
+/** The one start-up line with the budget verdict: `warn` when the kernel would kill before V8 reports. */
+export function logBudget(logger: OomkitLogger, b: Budget): void {
+  const fields = { verdict: b.verdict, heapLimit: b.heapLimitBytes, limit: b.containerLimitBytes, recommendedMaxOldSpaceSizeMb: b.recommendedMaxOldSpaceSizeMb }
+  if (b.verdict === 'heap-limit-exceeds-container') logger.warn(fields, b.message)
+  else logger.info(fields, b.message)
 }

@@ -1,5 +1,5 @@
 import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks'
-import { getHeapStatistics } from 'node:v8'
+import { readHeapUsed } from './v8.js'
 
 /** What the GC observer has seen since start. */
 export interface GcState {
@@ -43,7 +43,7 @@ export class GcObserver {
         }
       }
       if (!major) return
-      const live = getHeapStatistics().used_heap_size
+      const live = readHeapUsed()
       const at = Date.now()
       this.state.liveAfterGcBytes = live
       this.state.lastMajorGcAt = at

@@ -1,5 +1,5 @@
 import type { ContainerMemory } from '../container/index.js'
-import type { HeapProfileSection } from '../heap/profiler.js'
+import { utilization } from '../container/index.js'
 import type { Budget } from './budget.js'
 import type { GcState } from './gc-observer.js'
 import type { HeapSpace, ProcessMemory, Reading, Sample } from './sampler.js'
@@ -23,49 +23,30 @@ export interface ContainerSection extends ContainerMemory {
   readonly utilization: number | null
 }
 
-/**
- * What `kit.report()` and `GET /debug/memory` return. Bytes are integers everywhere. Sections of
- * capabilities that are not running are null.
- */
-export interface MemoryReport {
+/** The core of the report, the part no capability owns. Bytes are integers everywhere. */
+export interface CoreReport {
   readonly timestamp: string
   readonly pid: number
   readonly uptimeSeconds: number
   readonly process: ProcessMemory
   readonly v8: V8Section
+  /** null without a memory cgroup. */
   readonly container: ContainerSection | null
   readonly budget: Budget
-  readonly trend: unknown
-  readonly snapshot: unknown
-  readonly caches: unknown
-  readonly leaks: unknown
-  /** The sampling heap profiler: backend, interval and the top 10 allocation sites; null when off. */
-  readonly profile: HeapProfileSection | null
   /** Recent samples, oldest first, at most `historySize`. */
   readonly history: readonly Sample[]
 }
 
-/** Working set over limit, or null when either is unknown. */
-export function utilization(c: ContainerMemory | null): number | null {
-  if (c === null || c.workingSetBytes === null || c.limitBytes === null || c.limitBytes === 0) return null
-  return c.workingSetBytes / c.limitBytes
-}
-
-/** Inputs the report is assembled from; each capability contributes its own section. */
-export interface ReportParts {
+/** What the core report is built from. */
+export interface CoreReportParts {
   readonly reading: Reading
   readonly gc: GcState
   readonly budget: Budget
   readonly history: readonly Sample[]
-  readonly trend?: unknown
-  readonly snapshot?: unknown
-  readonly caches?: unknown
-  readonly leaks?: unknown
-  readonly profile?: HeapProfileSection | null
 }
 
-/** Assembles the report from one reading and the capabilities' sections. */
-export function buildReport(parts: ReportParts): MemoryReport {
+/** Builds the core report from one reading; the kit adds each capability's section. */
+export function buildCoreReport(parts: CoreReportParts): CoreReport {
   const { reading, gc } = parts
   return {
     timestamp: new Date(reading.t).toISOString(),
@@ -84,11 +65,6 @@ export function buildReport(parts: ReportParts): MemoryReport {
     },
     container: reading.container === null ? null : { ...reading.container, utilization: utilization(reading.container) },
     budget: parts.budget,
-    trend: parts.trend ?? null,
-    snapshot: parts.snapshot ?? null,
-    caches: parts.caches ?? null,
-    leaks: parts.leaks ?? null,
-    profile: parts.profile ?? null,
     history: parts.history,
   }
 }

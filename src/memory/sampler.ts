@@ -1,32 +1,8 @@
-import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8'
 import { type CgroupLocation, type ContainerMemory, readContainerMemory } from '../container/index.js'
 import { Ring } from './history.js'
+import { type ProcessMemory, type V8Memory, readProcess, readV8 } from './v8.js'
 
-/** `process.memoryUsage()`, in bytes. */
-export interface ProcessMemory {
-  readonly rss: number
-  readonly heapTotal: number
-  readonly heapUsed: number
-  readonly external: number
-  readonly arrayBuffers: number
-}
-
-/** One V8 heap space. */
-export interface HeapSpace {
-  readonly name: string
-  readonly sizeBytes: number
-  readonly usedBytes: number
-  readonly availableBytes: number
-}
-
-/** V8's view of its heap. */
-export interface V8Memory {
-  readonly heapSizeLimit: number
-  readonly totalHeapSize: number
-  readonly usedHeapSize: number
-  readonly mallocedMemory: number
-  readonly spaces: readonly HeapSpace[]
-}
+export type { HeapSpace, ProcessMemory, V8Memory } from './v8.js'
 
 /** One entry of the bounded history. */
 export interface Sample {
@@ -48,29 +24,6 @@ export interface Reading {
   readonly process: ProcessMemory
   readonly v8: V8Memory
   readonly container: ContainerMemory | null
-}
-
-/** Reads V8's heap statistics and spaces (sub-µs calls). */
-export function readV8(): V8Memory {
-  const h = getHeapStatistics()
-  return {
-    heapSizeLimit: h.heap_size_limit,
-    totalHeapSize: h.total_heap_size,
-    usedHeapSize: h.used_heap_size,
-    mallocedMemory: h.malloced_memory,
-    spaces: getHeapSpaceStatistics().map((s) => ({
-      name: s.space_name,
-      sizeBytes: s.space_size,
-      usedBytes: s.space_used_size,
-      availableBytes: s.space_available_size,
-    })),
-  }
-}
-
-/** Reads `process.memoryUsage()` into plain integers. */
-export function readProcess(): ProcessMemory {
-  const m = process.memoryUsage()
-  return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers }
 }
 
 /**

@@ -1,9 +1,26 @@
+import type { FamilySpec } from './collector.js'
 import type { CollectorGuard } from './guard.js'
 
 /** A label set and its value, as prom-client's registry formats it. */
 export interface FamilyValue {
   readonly value: number
   readonly labels: Record<string, string>
+}
+
+/** One labelled histogram: observations per bucket (not cumulative; one per bound), their sum and count. */
+export interface HistogramValue {
+  readonly labels: Record<string, string>
+  /** Observations that fell in each bucket (at most its bound, above the previous one). */
+  readonly counts: readonly number[]
+  readonly sum: number
+  /** All observations, those above the last bound too. */
+  readonly count: number
+}
+
+interface Series {
+  readonly value: number
+  readonly labels: Record<string, string | number>
+  readonly metricName?: string
 }
 
 /**
@@ -14,26 +31,46 @@ export interface FamilyValue {
  */
 export class MetricFamily<T> {
   readonly aggregator = 'sum'
+  readonly help: string
+  readonly type: FamilySpec<T>['type']
 
   constructor(
     public name: string,
-    readonly help: string,
-    readonly type: 'gauge' | 'counter',
+    private readonly spec: FamilySpec<T>,
     private readonly guard: CollectorGuard<T>,
-    private readonly values: (source: T) => FamilyValue[],
-  ) {}
+  ) {
+    this.help = spec.help
+    this.type = spec.type
+  }
 
-  async get(): Promise<{ name: string; help: string; type: string; values: FamilyValue[]; aggregator: string }> {
+  async get(): Promise<{ name: string; help: string; type: string; values: Series[]; aggregator: string }> {
     const source = await this.guard.collect()
-    let values: FamilyValue[] = []
+    let values: Series[] = []
     if (source !== null) {
       try {
-        values = this.values(source).filter((v) => Number.isFinite(v.value))
+        values = this.#series(source)
       } catch {
         values = []
       }
     }
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator }
+  }
+
+  #series(source: T): Series[] {
+    const spec = this.spec
+    if (spec.type !== 'histogram') return spec.values(source).filter((v) => Number.isFinite(v.value))
+    const out: Series[] = []
+    for (const h of spec.values(source)) {
+      let cumulative = 0
+      spec.buckets.forEach((le, i) => {
+        cumulative += h.counts[i] ?? 0
+        out.push({ metricName: `${this.name}_bucket`, labels: { ...h.labels, le }, value: cumulative })
+      })
+      out.push({ metricName: `${this.name}_bucket`, labels: { ...h.labels, le: '+Inf' }, value: h.count })
+      out.push({ metricName: `${this.name}_sum`, labels: h.labels, value: h.sum })
+      out.push({ metricName: `${this.name}_count`, labels: h.labels, value: h.count })
+    }
+    return out.filter((v) => Number.isFinite(v.value))
   }
 
   /** Nothing to reset: values are read at scrape time. */

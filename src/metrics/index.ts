@@ -1,24 +1,36 @@
 import client, { type Counter, type Registry, type RegistryContentType } from 'prom-client'
 import type { ContainerMemory } from '../container/index.js'
-import { containerFamilies } from './container.js'
+import type { AnyCollector } from './collector.js'
+import { containerCollector } from './container.js'
 import { registerDefaultMetrics } from './default-metrics.js'
+import { MetricFamily } from './family.js'
 import { CollectorGuard } from './guard.js'
-import { type V8Source, v8Families } from './v8.js'
+import { type V8Source, v8Collector } from './v8.js'
 
-export { readV8Source, type V8Source } from './v8.js'
+export { readV8Source, v8Collector, type V8Source } from './v8.js'
+export { containerCollector } from './container.js'
 export { CollectorGuard } from './guard.js'
-export { MetricFamily, single, type FamilyValue } from './family.js'
+export { MetricFamily, single, type FamilyValue, type HistogramValue } from './family.js'
+export { defineCollector, collectorMetricNames, type AnyCollector, type Collector, type FamilySpec, type ValueFamilySpec, type HistogramFamilySpec } from './collector.js'
 
-/** Where each collector reads from at scrape time. */
+/** Where the core collectors read from at scrape time. */
 export interface MetricSources {
   readonly container: () => ContainerMemory | null | Promise<ContainerMemory | null>
   readonly v8: () => V8Source | Promise<V8Source>
 }
 
+/** The core's collectors: the container's cgroup and V8. */
+export function coreCollectors(sources: MetricSources): AnyCollector[] {
+  return [containerCollector(sources.container), v8Collector(sources.v8)]
+}
+
 /** Options of {@link registerMetrics}. */
 export interface MetricsOptions {
+  /** Put before every family's name: `oomkit_`. */
   readonly prefix: string
+  /** Longest a collector's `read()` may take in a scrape. */
   readonly timeoutMs: number
+  /** Register prom-client's default metrics too (once per registry). */
   readonly defaultMetrics: boolean
 }
 
@@ -27,8 +39,6 @@ export interface RegisteredMetrics {
   readonly errors: Counter<'collector'>
   /** Names of oomkit's own metrics in the registry. */
   readonly names: readonly string[]
-  /** Registers a later capability's metrics under the same ownership rules. */
-  add(metrics: readonly { name: string }[]): void
   /** Removes everything this instance registered, leaving metrics other owners registered since. */
   unregister(): void
 }
@@ -51,11 +61,11 @@ function ensureDefaults(registry: Registry<RegistryContentType>): void {
 }
 
 /**
- * Registers oomkit's collectors into the registry. A name already held by another oomkit instance
+ * Registers collectors into the registry, each behind its own {@link CollectorGuard}. A name already held by another oomkit instance
  * is taken over (the newest instance serves it); a name held by anything else is a conflict the
  * app must resolve, reported by prom-client's own error.
  */
-export function registerMetrics(registry: Registry<RegistryContentType>, sources: MetricSources, options: MetricsOptions): RegisteredMetrics {
+export function registerMetrics(registry: Registry<RegistryContentType>, collectors: readonly AnyCollector[], options: MetricsOptions): RegisteredMetrics {
   const owner = Symbol('oomkit')
   live.add(owner)
   const names: string[] = []
@@ -87,20 +97,17 @@ export function registerMetrics(registry: Registry<RegistryContentType>, sources
   })
   put(errors as unknown as { name: string })
 
-  const containerGuard = new CollectorGuard('container', sources.container, options.timeoutMs, errors)
-  const v8Guard = new CollectorGuard('v8', sources.v8, options.timeoutMs, errors)
-  guards.push(containerGuard as CollectorGuard<unknown>, v8Guard as CollectorGuard<unknown>)
-  for (const f of containerFamilies(options.prefix, containerGuard)) put(f)
-  for (const f of v8Families(options.prefix, v8Guard)) put(f)
+  for (const collector of collectors) {
+    const guard = new CollectorGuard(collector.name, () => collector.read(), options.timeoutMs, errors)
+    guards.push(guard)
+    for (const spec of collector.families) put(new MetricFamily(`${options.prefix}${spec.name}`, spec, guard))
+  }
 
   if (options.defaultMetrics) ensureDefaults(registry)
 
   return {
     errors,
     names,
-    add(metrics) {
-      for (const m of metrics) put(m)
-    },
     unregister() {
       if (!live.delete(owner)) return
       for (const [name, metric] of mine) {

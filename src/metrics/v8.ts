@@ -1,6 +1,6 @@
-import { getHeapStatistics } from 'node:v8'
-import { MetricFamily, single } from './family.js'
-import type { CollectorGuard } from './guard.js'
+import { readHeapLimit, readProcess } from '../memory/v8.js'
+import { type Collector, defineCollector } from './collector.js'
+import { single } from './family.js'
 
 /** What the V8 families read at scrape time. */
 export interface V8Source {
@@ -11,18 +11,21 @@ export interface V8Source {
 
 /** Reads the V8 source now; `liveAfterGc` comes from the GC observer. */
 export function readV8Source(liveAfterGc: () => number | null): V8Source {
-  return {
-    heapLimitBytes: getHeapStatistics().heap_size_limit,
-    liveAfterGcBytes: liveAfterGc(),
-    arrayBuffersBytes: process.memoryUsage().arrayBuffers,
-  }
+  return { heapLimitBytes: readHeapLimit(), liveAfterGcBytes: liveAfterGc(), arrayBuffersBytes: readProcess().arrayBuffers }
 }
 
 /** V8 heap families: the heap limit, the live set after the last major GC, ArrayBuffer memory. */
-export function v8Families(prefix: string, guard: CollectorGuard<V8Source>): MetricFamily<V8Source>[] {
-  return [
-    new MetricFamily(`${prefix}v8_heap_limit_bytes`, 'V8 heap size limit (heap_size_limit); compare with the container limit.', 'gauge', guard, (s) => single(s.heapLimitBytes)),
-    new MetricFamily(`${prefix}v8_heap_live_bytes`, 'V8 heap used right after the last major GC (the live set); absent before the first one.', 'gauge', guard, (s) => single(s.liveAfterGcBytes)),
-    new MetricFamily(`${prefix}memory_arraybuffers_bytes`, 'Memory held by ArrayBuffers and Buffers, outside the V8 heap.', 'gauge', guard, (s) => single(s.arrayBuffersBytes)),
-  ]
+export function v8Collector(read: () => V8Source | Promise<V8Source>): Collector<V8Source> {
+  return defineCollector({
+    name: 'v8',
+    read,
+    families: [
+      { name: 'v8_heap_limit_bytes', help: 'V8 heap size limit (heap_size_limit); compare with the container limit.', type: 'gauge', values: (s) => single(s.heapLimitBytes) },
+      {
+        name: 'v8_heap_live_bytes', help: 'V8 heap used right after the last major GC (the live set); absent before the first one.', type: 'gauge',
+        values: (s) => single(s.liveAfterGcBytes),
+      },
+      { name: 'memory_arraybuffers_bytes', help: 'Memory held by ArrayBuffers and Buffers, outside the V8 heap.', type: 'gauge', values: (s) => single(s.arrayBuffersBytes) },
+    ],
+  })
 }

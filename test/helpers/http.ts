@@ -14,6 +14,7 @@ import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { type Oomkit, type OomkitOptions, createOomkit } from '../../src/index.js'
 import { intParam, sendJson } from '../../src/http/index.js'
+import { internals } from '../../src/internal.js'
 
 /** One captured pino line, parsed. */
 export type LogLine = Record<string, unknown> & { level: number; msg: string }
@@ -63,7 +64,7 @@ export function testKit(start = true, options: Omit<OomkitOptions, 'logger' | 'r
  * (through `intParam`, as real routes do).
  */
 export function addEchoRoute(kit: Oomkit): void {
-  kit.addRoute({
+  internals(kit).addRoute({
     path: '/debug/test-echo',
     methods: ['GET', 'POST'],
     kind: 'debug',

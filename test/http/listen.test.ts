@@ -7,6 +7,7 @@ import { type AddressInfo, connect, createServer as createNetServer } from 'node
 import { afterEach, describe, expect, it } from 'vitest'
 import { OomkitError } from '../../src/index.js'
 import { type TestKit, activeResources, leakedResources, send, testKit } from '../helpers/http.js'
+import { internals } from '../../src/internal.js'
 
 const kits: TestKit[] = []
 function kitForTest(start = false): TestKit {
@@ -275,7 +276,7 @@ describe('server limits and timeouts', () => {
 
   it('a client that goes away mid-request is audited as aborted and the server answers on', async () => {
     const t = kitForTest()
-    t.kit.addRoute({
+    internals(t.kit).addRoute({
       path: '/debug/test-slow',
       methods: ['GET'],
       kind: 'debug',
@@ -297,7 +298,7 @@ describe('server limits and timeouts', () => {
 
   it('a route that throws answers 500 OOMKIT_INTERNAL with the debug headers and logs it; the server answers on', async () => {
     const t = kitForTest()
-    t.kit.addRoute({
+    internals(t.kit).addRoute({
       path: '/debug/test-throw',
       methods: ['GET'],
       kind: 'debug',

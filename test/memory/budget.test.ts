@@ -6,6 +6,7 @@ import type { ContainerMemory } from '../../src/container/index.js'
 import { createOomkit } from '../../src/index.js'
 import { checkBudget } from '../../src/memory/budget.js'
 import { roots } from '../fixtures/cgroup/expected.js'
+import { internals } from '../../src/internal.js'
 
 const MiB = 1024 * 1024
 
@@ -80,7 +81,7 @@ describe('heapRatio', () => {
   it('reaches the kit\'s budget through the heapRatio option', () => {
     const kit = createOomkit({ ...roots('v2-limited-256m'), heapRatio: 0.5, logger: pino({ level: 'silent' }), registry: new Registry() })
     const heapLimit = getHeapStatistics().heap_size_limit
-    expect(kit.budget).toEqual(checkBudget(heapLimit, { ...kit.sampler.readContainer()! }, 0.5))
+    expect(kit.budget).toEqual(checkBudget(heapLimit, { ...internals(kit).sampler.readContainer()! }, 0.5))
     expect(kit.budget.recommendedMaxOldSpaceSizeMb).toBe(128)
   })
 })

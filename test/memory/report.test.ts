@@ -7,6 +7,7 @@ import { pino } from 'pino'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createOomkit, type MemoryReport } from '../../src/index.js'
 import { EXPECTED, fixture, roots } from '../fixtures/cgroup/expected.js'
+import { internals } from '../../src/internal.js'
 
 const quiet = pino({ level: 'silent' })
 
@@ -100,7 +101,7 @@ describe('report history', () => {
   it('is bounded by historySize however many samples are taken, and keeps the newest', () => {
     const kit = kitOn('v2-limited-256m', { historySize: 5 })
     const times: number[] = []
-    for (let i = 0; i < 500; i++) times.push(kit.sampler.sample().t)
+    for (let i = 0; i < 500; i++) times.push(internals(kit).sampler.sample().t)
     const history = kit.report().history
     expect(history).toHaveLength(5)
     expect(history.map((s) => s.t)).toEqual(times.slice(-5))
@@ -112,7 +113,7 @@ describe('report history', () => {
 
   it('keeps the default of 120 entries', () => {
     const kit = kitOn('v2-unlimited')
-    for (let i = 0; i < 300; i++) kit.sampler.sample()
+    for (let i = 0; i < 300; i++) internals(kit).sampler.sample()
     const history = kit.report().history
     expect(history).toHaveLength(120)
     expect(history.every((s) => s.limit === null && s.workingSet === 174063616)).toBe(true)
@@ -120,7 +121,7 @@ describe('report history', () => {
 
   it('samples without a memory cgroup have null container fields', () => {
     const kit = kitOn('no-cgroupfs', { historySize: 3 })
-    for (let i = 0; i < 10; i++) kit.sampler.sample()
+    for (let i = 0; i < 10; i++) internals(kit).sampler.sample()
     expect(kit.report().history).toHaveLength(3)
     expect(kit.report().history.every((s) => s.workingSet === null && s.limit === null)).toBe(true)
   })

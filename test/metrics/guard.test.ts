@@ -4,7 +4,7 @@ import { getHeapStatistics } from 'node:v8'
 import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type ContainerMemory, locateMemoryCgroup, readContainerMemory } from '../../src/container/index.js'
-import { type MetricSources, type RegisteredMetrics, type V8Source, readV8Source, registerMetrics } from '../../src/metrics/index.js'
+import { type MetricSources, type RegisteredMetrics, type V8Source, coreCollectors, readV8Source, registerMetrics } from '../../src/metrics/index.js'
 import { fixture } from '../fixtures/cgroup/expected.js'
 
 const f = fixture('v2-limited-256m')
@@ -30,7 +30,7 @@ const OPTIONS = { prefix: 'oomkit_', timeoutMs: 200, defaultMetrics: false } as 
 
 const registered: RegisteredMetrics[] = []
 function register(registry: Registry, sources: MetricSources): RegisteredMetrics {
-  const r = registerMetrics(registry, sources, OPTIONS)
+  const r = registerMetrics(registry, coreCollectors(sources), OPTIONS)
   registered.push(r)
   return r
 }

@@ -1,0 +1,12 @@
+import type { AnyCapabilityDefinition } from './capability.js'
+import { heapProfileCapability } from './heap/profile/index.js'
+import { snapshotCapability } from './heap/snapshot/index.js'
+
+/**
+ * Every capability, in start order (they stop in reverse). Adding one is one line here; its
+ * folder declares its option, its report section, its routes and collectors.
+ */
+export const CAPABILITIES: readonly AnyCapabilityDefinition[] = [
+  heapProfileCapability,
+  snapshotCapability,
+]

@@ -1,0 +1,147 @@
+import { createReadStream } from 'node:fs'
+import { once } from 'node:events'
+import { pipeline } from 'node:stream/promises'
+import { createGzip } from 'node:zlib'
+import { sendError } from '../../http/respond.js'
+import { type Route, type RouteContext, flagParam } from '../../http/routes.js'
+import { flushLogger } from '../../logging/logger.js'
+import type { SnapshotAssessment, SnapshotGuard } from './guard.js'
+import { SnapshotWriteError, type WrittenSnapshot, removeQuietly, writeSnapshotFile } from './write.js'
+
+/** How pipeline fails when the client goes away mid-download. */
+const CLIENT_GONE = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE', 'ERR_STREAM_DESTROYED'])
+
+/** Whether `Accept-Encoding` accepts gzip (`gzip` or `x-gzip` with a non-zero q). */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (header === undefined) return false
+  for (const part of header.toLowerCase().split(',')) {
+    const [name, ...params] = part.split(';').map((s) => s.trim())
+    if (name !== 'gzip' && name !== 'x-gzip') continue
+    const q = params.find((p) => p.startsWith('q='))
+    return q === undefined || Number(q.slice(2)) > 0
+  }
+  return false
+}
+
+/** `heap-<pid>-<ISO 8601 basic>.heapsnapshot`: no colons, so every OS keeps the name. */
+export function downloadName(pid: number, at: number): string {
+  const iso = new Date(at).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  return `heap-${pid}-${iso}.heapsnapshot`
+}
+
+/**
+ * `GET`/`POST /debug/heap`: a guarded heap snapshot download (`?force=1` sets aside the memory and
+ * disk estimates, never the lock or the cooldown). `HEAD` answers what a GET would get now, and
+ * never takes one.
+ */
+export function snapshotRoute(guard: SnapshotGuard): Route {
+  return {
+    path: '/debug/heap',
+    methods: ['GET', 'POST'],
+    kind: 'debug',
+    handle: function heapSnapshotRoute(ctx) {
+      return handleSnapshot(guard, ctx)
+    },
+  }
+}
+
+async function handleSnapshot(guard: SnapshotGuard, ctx: RouteContext): Promise<void> {
+  const { res, method, audit } = ctx
+  const force = flagParam(ctx.query, 'force')
+  if (force) audit.forced = true
+  const head = method === 'HEAD'
+  const a = head ? guard.assess(force, true) : guard.acquire(force)
+  // forced says what was asked; overridden, that a refusal was really set aside.
+  if (a.overridden) audit.overridden = true
+  audit.neededBytes = a.neededBytes
+  audit.headroomBytes = a.headroom.headroomBytes
+  res.setHeader('X-Oomkit-Needed-Bytes', String(a.neededBytes))
+  res.setHeader('X-Oomkit-Headroom-Bytes', String(a.headroom.headroomBytes))
+  if (a.refusal !== null) {
+    audit.outcome = a.refusal.outcome
+    if (!head) guard.count(a.refusal.outcome)
+    if (a.refusal.retryAfterSeconds !== null) res.setHeader('Retry-After', String(a.refusal.retryAfterSeconds))
+    sendError(res, a.refusal.code, a.refusal.message, { ...a.refusal.extra }, head)
+    return
+  }
+  if (head) {
+    audit.outcome = 'possible'
+    res.statusCode = 200
+    res.setHeader('Content-Type', 'application/octet-stream')
+    res.end()
+    return
+  }
+  // A POST body means nothing here; drain it so the connection stays usable.
+  if (method === 'POST') ctx.req.resume()
+  try {
+    const written = take(guard, ctx, a, force)
+    if (written !== null) await send(guard, ctx, written)
+  } finally {
+    guard.release()
+  }
+}
+
+/** Writes the snapshot (the event loop stops here), or answers the failure and returns null. */
+function take(guard: SnapshotGuard, ctx: RouteContext, a: SnapshotAssessment, force: boolean): WrittenSnapshot | null {
+  const { logger } = guard.deps
+  if (a.dir.ok !== true) throw new Error('snapshot directory not prepared')
+  let blocked = false
+  try {
+    const written = writeSnapshotFile(a.dir.dir, function beforeSnapshot() {
+      blocked = true
+      const h = a.headroom
+      logger.warn({ heapUsed: a.heapUsedBytes, workingSet: h.workingSetBytes, limit: h.limitBytes, neededBytes: a.neededBytes, headroomBytes: h.headroomBytes, forced: force, overridden: a.overridden }, 'heap snapshot starting')
+      // The next call blocks for seconds and may be the last thing this process does.
+      flushLogger(logger)
+    })
+    guard.markTaken()
+    const blockedMs = Math.round(written.blockedMs)
+    logger.info({ bytes: written.bytes, blockedMs }, 'heap snapshot written')
+    ctx.audit.snapshotBytes = written.bytes
+    ctx.audit.blockedMs = blockedMs
+    return written
+  } catch (err) {
+    if (blocked) guard.markTaken()
+    const full = err instanceof SnapshotWriteError && err.diskFull
+    guard.count(full ? 'disk_full' : 'error')
+    ctx.audit.outcome = full ? 'disk_full' : 'error'
+    logger.error({ err, dir: a.dir.dir }, full ? 'heap snapshot failed: the filesystem is full' : 'heap snapshot failed')
+    const message = err instanceof Error ? err.message : String(err)
+    sendError(ctx.res, full ? 'OOMKIT_DISK_FULL' : 'OOMKIT_SNAPSHOT_FAILED', full ? `No room for the heap snapshot in ${a.dir.dir}: ${message}` : `The heap snapshot could not be written: ${message}`)
+    return null
+  }
+}
+
+/** Streams the file with backpressure; it is unlinked first, so nothing outlives the download. */
+async function send(guard: SnapshotGuard, ctx: RouteContext, written: WrittenSnapshot): Promise<void> {
+  const { req, res, audit } = ctx
+  const file = createReadStream(written.path, { fd: written.fd, highWaterMark: 256 * 1024 })
+  // The open descriptor keeps the data readable; a crash or an abort from here on leaves no file.
+  removeQuietly(written.path)
+  const gzip = acceptsGzip(req.headers['accept-encoding'])
+  res.statusCode = 200
+  res.setHeader('Content-Type', 'application/octet-stream')
+  res.setHeader('Content-Disposition', `attachment; filename="${downloadName(process.pid, guard.now())}"`)
+  res.setHeader('X-Oomkit-Snapshot-Bytes', String(written.bytes))
+  res.setHeader('X-Oomkit-Blocked-Ms', String(Math.round(written.blockedMs)))
+  res.setHeader('Vary', 'Accept-Encoding')
+  if (gzip) res.setHeader('Content-Encoding', 'gzip')
+  else res.setHeader('Content-Length', String(written.bytes))
+  try {
+    if (gzip) await pipeline(file, createGzip({ level: 1 }), res)
+    else await pipeline(file, res)
+    guard.count('ok')
+    audit.outcome = 'ok'
+  } catch (err) {
+    const aborted = CLIENT_GONE.has((err as NodeJS.ErrnoException).code ?? '')
+    guard.count(aborted ? 'aborted' : 'error')
+    audit.outcome = aborted ? 'aborted' : 'error'
+    if (!aborted) guard.deps.logger.error({ err }, 'heap snapshot download failed')
+    res.destroy()
+  } finally {
+    if (!file.closed) {
+      file.destroy()
+      await once(file, 'close')
+    }
+  }
+}

@@ -1,0 +1,30 @@
+import type { Route } from './http/routes.js'
+import type { Sampler } from './memory/sampler.js'
+
+/**
+ * Seams of an instance that are not public API: tests use them, users cannot reach them (the
+ * package's `exports` do not include this file). Swapping a route would let a caller replace the
+ * guarded `/debug/heap` with an unguarded one, so even here a path can be added only once.
+ */
+export interface KitInternals {
+  /** Every route of the instance, in the order handlers match them. */
+  readonly routes: readonly Route[]
+  /** Adds a route at a new path; a path already taken throws. */
+  addRoute(route: Route): void
+  /** The sampler (created on first use). */
+  readonly sampler: Sampler
+}
+
+const seams = new WeakMap<object, KitInternals>()
+
+/** Called once by each instance's constructor. */
+export function registerInternals(kit: object, internals: KitInternals): void {
+  seams.set(kit, internals)
+}
+
+/** The internals of an instance (tests only). */
+export function internals(kit: object): KitInternals {
+  const found = seams.get(kit)
+  if (found === undefined) throw new Error('not an oomkit instance')
+  return found
+}
