@@ -1,17 +1,17 @@
 import client, { type Registry, type RegistryContentType } from 'prom-client'
-import { ANNOUNCED_SECTIONS, type Capability, type MajorGc, type MemoryView, type ReportSections } from './capability.js'
+import type { ReportSections } from './capability.js'
 import { CAPABILITIES } from './capabilities.js'
+import { CapabilitySet } from './capability-set.js'
 import { type OomkitOptions, type ResolvedOptions, resolveOptions } from './config.js'
-import { type CgroupLocation, locateMemoryCgroup } from './container/index.js'
+import type { CgroupLocation } from './container/index.js'
 import { EventBus, type OomkitEvents } from './events.js'
 import { type DebugServer, type HandlerMountOptions, HttpSurface, type ListenOptions, type OomkitHandler, type Route, memoryRoute, metricsRoute, stoppedError } from './http/index.js'
 import { registerInternals } from './internal.js'
 import { type OomkitLogger, defaultLogger } from './logging/logger.js'
 import { logBudget, logMemoryLine, thresholdLogger } from './logging/memory-log.js'
-import { type Budget, checkBudget } from './memory/budget.js'
-import { GcObserver } from './memory/gc-observer.js'
-import { type CoreReport, buildCoreReport } from './memory/report.js'
-import { type Reading, Sampler } from './memory/sampler.js'
+import type { Budget } from './memory/budget.js'
+import { MemoryCore } from './memory/core.js'
+import type { CoreReport } from './memory/report.js'
 import { ThresholdWatch, memoryFields } from './memory/threshold.js'
 import { type RegisteredMetrics, coreCollectors, readV8Source, registerMetrics } from './metrics/index.js'
 
@@ -25,18 +25,11 @@ export type { HandlerMountOptions, ListenOptions } from './http/index.js'
 export interface MemoryReport extends CoreReport, ReportSections {}
 
 type Lifecycle = 'created' | 'started' | 'stopped'
-type Hook = 'onSample' | 'onMajorGc'
-
-interface Running {
-  readonly name: string
-  readonly section: keyof ReportSections
-  readonly capability: Capability<unknown>
-}
 
 /**
  * One oomkit instance. Create it with {@link createOomkit}; nothing runs until `start()`, and
  * `stop()` leaves nothing behind: no timer, observer, metric or handle. The kit is wiring: the
- * core's sampler and GC observer, and the capabilities of `capabilities.ts`.
+ * memory core, the HTTP surface, and the capabilities listed in `capabilities.ts`.
  */
 export class Oomkit {
   /** The validated options, frozen. */
@@ -47,45 +40,31 @@ export class Oomkit {
   readonly registry: Registry<RegistryContentType>
 
   #state: Lifecycle = 'created'
-  #location: CgroupLocation | null | undefined
-  #sampler: Sampler | null = null
-  readonly #gc: GcObserver
+  readonly #memory: MemoryCore
   readonly #events: EventBus<OomkitEvents>
   readonly #watch: ThresholdWatch
-  readonly #capabilities: readonly Running[]
-  readonly #routes: Route[]
-  #metrics: RegisteredMetrics | null = null
-  #budget: Budget | null = null
-  #timers: NodeJS.Timeout[] = []
+  readonly #capabilities: CapabilitySet
   readonly #http: HttpSurface
+  #metrics: RegisteredMetrics | null = null
+  #timers: NodeJS.Timeout[] = []
 
   constructor(options?: OomkitOptions) {
     this.options = resolveOptions(options)
     this.logger = this.options.logger ?? defaultLogger()
     this.registry = this.options.registry ?? client.register
     this.#events = new EventBus<OomkitEvents>(this.logger)
-    this.#gc = new GcObserver((liveBytes, at) => this.#fanOut('onMajorGc', { liveBytes, at }))
-    // Logging subscribes first: the line is on disk before any listener of the app runs.
+    this.#memory = new MemoryCore(this.options, (liveBytes, at) => this.#capabilities.onMajorGc({ liveBytes, at }))
+    // Logging subscribes first: the line is written before any listener of the app runs.
     this.#watch = new ThresholdWatch(this.options.warnRatio, this.options.criticalRatio)
       .on(thresholdLogger(this.logger))
       .on((c) => this.#events.emit(c.level, c.fields))
-    const memory: MemoryView = {
-      latest: () => this.#samplerNow().latest(),
-      read: () => this.#samplerNow().read(),
-      readContainer: () => this.#samplerNow().readContainer(),
-      gc: this.#gc.state,
-      history: () => this.#samplerNow().history.toArray(),
-    }
-    this.#capabilities = CAPABILITIES.map((def) => ({
-      name: def.name,
-      section: def.section,
-      capability: def.create({ options: (this.options as unknown as Record<string, unknown>)[def.option as string], core: this.options, logger: this.logger, memory, events: this.#events }),
+    const byKey = this.options as unknown as Record<string, unknown>
+    this.#capabilities = new CapabilitySet(CAPABILITIES, this.logger, (def) => ({
+      options: byKey[def.option as string], core: this.options, logger: this.logger, memory: this.#memory, events: this.#events,
     }))
-    this.#routes = [metricsRoute(() => this.registry, this.logger), memoryRoute(() => this.report())]
-    for (const { capability } of this.#capabilities) this.#routes.push(...(capability.routes ?? []))
-    const routes = this.#routes
+    const routes: Route[] = [metricsRoute(() => this.registry, this.logger), memoryRoute(() => this.report()), ...this.#capabilities.routes()]
     this.#http = new HttpSurface({ routes: () => routes, logger: this.logger }, () => this.#state === 'stopped')
-    const sampler = (): Sampler => this.#samplerNow()
+    const memory = this.#memory
     registerInternals(this, {
       routes,
       addRoute(route) {
@@ -93,7 +72,7 @@ export class Oomkit {
         routes.push(route)
       },
       get sampler() {
-        return sampler()
+        return memory.sampler
       },
     })
   }
@@ -133,13 +112,12 @@ export class Oomkit {
 
   /** The memory cgroup this process is in, or null where there is none to read. */
   get cgroup(): CgroupLocation | null {
-    if (this.#location === undefined) this.#location = locateMemoryCgroup(this.options.procRoot, this.options.cgroupRoot)
-    return this.#location
+    return this.#memory.cgroup
   }
 
   /** The budget check: V8's heap limit against the container limit (computed at start, or now). */
   get budget(): Budget {
-    return this.#budget ?? this.#checkBudget()
+    return this.#memory.budget
   }
 
   /**
@@ -151,24 +129,16 @@ export class Oomkit {
     if (this.#state === 'started') return this
     if (this.#state === 'stopped') throw stoppedError()
     this.#state = 'started'
-    this.#gc.start()
-    const reading = this.#samplerNow().sample()
-    this.#budget = this.#checkBudget()
-    logBudget(this.logger, this.#budget)
+    const { reading, budget } = this.#memory.start()
+    logBudget(this.logger, budget)
     const collectors = coreCollectors({
-      container: () => this.#samplerNow().readContainer(),
-      v8: () => readV8Source(() => this.#gc.state.liveAfterGcBytes),
+      container: () => this.#memory.readContainer(),
+      v8: () => readV8Source(() => this.#memory.gc.liveAfterGcBytes),
     })
-    for (const { capability } of this.#capabilities) collectors.push(...(capability.collectors ?? []))
-    this.#metrics = registerMetrics(this.registry, collectors, { prefix: 'oomkit_', timeoutMs: this.options.collectorTimeoutMs, defaultMetrics: this.options.defaultMetrics })
-    for (const { name, capability } of this.#capabilities) {
-      try {
-        capability.start?.()
-      } catch (err) {
-        this.logger.error({ err, capability: name }, `oomkit capability ${name} failed to start; it stays off and the app runs on`)
-      }
-    }
-    this.#watch.check(memoryFields(reading, this.#gc.state.liveAfterGcBytes))
+    const metricsOptions = { prefix: 'oomkit_', timeoutMs: this.options.collectorTimeoutMs, defaultMetrics: this.options.defaultMetrics }
+    this.#metrics = registerMetrics(this.registry, [...collectors, ...this.#capabilities.collectors()], metricsOptions)
+    this.#capabilities.start()
+    this.#watch.check(memoryFields(reading, this.#memory.gc.liveAfterGcBytes))
     this.#every(this.options.sampleIntervalMs, () => this.#tick())
     if (this.options.logIntervalMs > 0) this.#every(this.options.logIntervalMs, () => this.logMemory())
     return this
@@ -176,16 +146,13 @@ export class Oomkit {
 
   /** Writes the `"memory"` info line now, from the newest sample. */
   logMemory(): void {
-    logMemoryLine(this.logger, memoryFields(this.#samplerNow().latest(), this.#gc.state.liveAfterGcBytes))
+    logMemoryLine(this.logger, memoryFields(this.#memory.latest(), this.#memory.gc.liveAfterGcBytes))
   }
 
   /** The memory report: the same object `GET /debug/memory` returns. Takes a fresh reading. */
   report(): MemoryReport {
-    const sampler = this.#samplerNow()
-    const { history, ...core } = buildCoreReport({ reading: sampler.read(), gc: this.#gc.state, budget: this.budget, history: sampler.history.toArray() })
-    const sections: Record<string, unknown> = { ...ANNOUNCED_SECTIONS }
-    for (const { section, capability } of this.#capabilities) sections[section] = capability.section()
-    return { ...core, ...sections, history } as MemoryReport
+    const { history, ...core } = this.#memory.report()
+    return { ...core, ...this.#capabilities.sections(), history }
   }
 
   /** Subscribes to an event. */
@@ -206,23 +173,12 @@ export class Oomkit {
     this.#state = 'stopped'
     for (const timer of this.#timers) clearInterval(timer)
     this.#timers = []
-    this.#gc.stop()
-    for (const { name, capability } of [...this.#capabilities].reverse()) {
-      try {
-        await capability.stop?.()
-      } catch (err) {
-        this.logger.error({ err, capability: name }, `oomkit capability ${name} failed to stop cleanly`)
-      }
-    }
+    this.#memory.stop()
+    await this.#capabilities.stop()
     this.#metrics?.unregister()
     this.#metrics = null
     this.#events.clear()
     await this.#http.close()
-  }
-
-  #samplerNow(): Sampler {
-    this.#sampler ??= new Sampler(this.cgroup, this.options.historySize, () => this.#gc.state.liveAfterGcBytes)
-    return this.#sampler
   }
 
   #every(ms: number, fn: () => void): void {
@@ -234,29 +190,12 @@ export class Oomkit {
   /** One sampling tick: a reading, the thresholds, then each capability. */
   #tick(): void {
     try {
-      const reading = this.#samplerNow().sample()
-      this.#watch.check(memoryFields(reading, this.#gc.state.liveAfterGcBytes))
-      this.#fanOut('onSample', reading)
+      const reading = this.#memory.sampler.sample()
+      this.#watch.check(memoryFields(reading, this.#memory.gc.liveAfterGcBytes))
+      this.#capabilities.onSample(reading)
     } catch (err) {
       // A sampling failure must never reach the app's event loop as an uncaught exception.
       this.logger.error({ err }, 'oomkit sampling failed')
     }
-  }
-
-  #fanOut(hook: 'onSample', arg: Reading): void
-  #fanOut(hook: 'onMajorGc', arg: MajorGc): void
-  #fanOut(hook: Hook, arg: Reading | MajorGc): void {
-    for (const { name, capability } of this.#capabilities) {
-      try {
-        ;(capability[hook] as ((a: Reading | MajorGc) => void) | undefined)?.call(capability, arg)
-      } catch (err) {
-        this.logger.error({ err, capability: name, hook }, `oomkit capability ${name} failed in ${hook}`)
-      }
-    }
-  }
-
-  #checkBudget(): Budget {
-    const reading = this.#samplerNow().latest()
-    return checkBudget(reading.v8.heapSizeLimit, reading.container, this.options.heapRatio)
   }
 }

@@ -1,4 +1,18 @@
-import type { FamilyValue, HistogramValue } from './family.js'
+/** A label set and its value, as prom-client's registry formats it. */
+export interface FamilyValue {
+  readonly value: number
+  readonly labels: Record<string, string>
+}
+
+/** One labelled histogram: observations per bucket (not cumulative; one per bound), their sum and count. */
+export interface HistogramValue {
+  readonly labels: Record<string, string>
+  /** Observations that fell in each bucket (at most its bound, above the previous one). */
+  readonly counts: readonly number[]
+  readonly sum: number
+  /** All observations, those above the last bound too. */
+  readonly count: number
+}
 
 /** A family of series read from its collector's source at scrape time (gauge or counter). */
 export interface ValueFamilySpec<T> {

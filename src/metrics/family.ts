@@ -1,21 +1,7 @@
-import type { FamilySpec } from './collector.js'
+import type { FamilySpec, FamilyValue } from './collector.js'
 import type { CollectorGuard } from './guard.js'
 
-/** A label set and its value, as prom-client's registry formats it. */
-export interface FamilyValue {
-  readonly value: number
-  readonly labels: Record<string, string>
-}
-
-/** One labelled histogram: observations per bucket (not cumulative; one per bound), their sum and count. */
-export interface HistogramValue {
-  readonly labels: Record<string, string>
-  /** Observations that fell in each bucket (at most its bound, above the previous one). */
-  readonly counts: readonly number[]
-  readonly sum: number
-  /** All observations, those above the last bound too. */
-  readonly count: number
-}
+export type { FamilyValue, HistogramValue } from './collector.js'
 
 interface Series {
   readonly value: number

@@ -1,0 +1,91 @@
+import { type CgroupLocation, type ContainerMemory, locateMemoryCgroup } from '../container/index.js'
+import { type Budget, checkBudget } from './budget.js'
+import { GcObserver, type GcState } from './gc-observer.js'
+import { type CoreReport, buildCoreReport } from './report.js'
+import { type Reading, type Sample, Sampler } from './sampler.js'
+
+/** What the memory core needs of the options. */
+export interface MemoryCoreOptions {
+  readonly procRoot: string
+  readonly cgroupRoot: string
+  readonly historySize: number
+  readonly heapRatio: number
+}
+
+/**
+ * The sources and the sampler of one instance: the memory cgroup (found once, on first use), the
+ * GC observer, the sampler and its history, and the budget verdict. No timer lives here: the kit
+ * drives `sample()`.
+ */
+export class MemoryCore {
+  readonly #options: MemoryCoreOptions
+  readonly #gc: GcObserver
+  #location: CgroupLocation | null | undefined
+  #sampler: Sampler | null = null
+  #budget: Budget | null = null
+
+  constructor(options: MemoryCoreOptions, onMajorGc: (liveBytes: number, at: number) => void) {
+    this.#options = options
+    this.#gc = new GcObserver(onMajorGc)
+  }
+
+  /** The memory cgroup this process is in, or null where there is none to read. */
+  get cgroup(): CgroupLocation | null {
+    if (this.#location === undefined) this.#location = locateMemoryCgroup(this.#options.procRoot, this.#options.cgroupRoot)
+    return this.#location
+  }
+
+  /** The sampler (created on first use). */
+  get sampler(): Sampler {
+    this.#sampler ??= new Sampler(this.cgroup, this.#options.historySize, () => this.#gc.state.liveAfterGcBytes)
+    return this.#sampler
+  }
+
+  /** What the GC observer has seen. */
+  get gc(): Readonly<GcState> {
+    return this.#gc.state
+  }
+
+  /** The budget verdict fixed at start, or one computed from the newest reading. */
+  get budget(): Budget {
+    return this.#budget ?? this.#checkBudget()
+  }
+
+  /** Starts the GC observer, takes the first sample and fixes the budget verdict. */
+  start(): { reading: Reading; budget: Budget } {
+    this.#gc.start()
+    const reading = this.sampler.sample()
+    this.#budget = this.#checkBudget()
+    return { reading, budget: this.#budget }
+  }
+
+  stop(): void {
+    this.#gc.stop()
+  }
+
+  latest(): Reading {
+    return this.sampler.latest()
+  }
+
+  read(): Reading {
+    return this.sampler.read()
+  }
+
+  readContainer(): ContainerMemory | null {
+    return this.sampler.readContainer()
+  }
+
+  history(): readonly Sample[] {
+    return this.sampler.history.toArray()
+  }
+
+  /** The core of the report, from a fresh reading. */
+  report(): CoreReport {
+    return buildCoreReport({ reading: this.read(), gc: this.gc, budget: this.budget, history: this.history() })
+  }
+
+  #checkBudget(): Budget {
+    const reading = this.latest()
+    return checkBudget(reading.v8.heapSizeLimit, reading.container, this.#options.heapRatio)
+  }
+}
