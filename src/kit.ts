@@ -1,5 +1,5 @@
 import client, { type Registry, type RegistryContentType } from 'prom-client'
-import type { ReportSections } from './capability.js'
+import type { AnyCapabilityDefinition, ReportSections } from './capability.js'
 import { CAPABILITIES } from './capabilities.js'
 import { CapabilitySet } from './capability-set.js'
 import { type OomkitOptions, type ResolvedOptions, resolveOptions } from './config.js'
@@ -48,7 +48,11 @@ export class Oomkit {
   #metrics: RegisteredMetrics | null = null
   #timers: NodeJS.Timeout[] = []
 
-  constructor(options?: OomkitOptions) {
+  /**
+   * @param options validated here; a bad one throws `OOMKIT_INVALID_OPTION`.
+   * @param capabilities the capability list (`capabilities.ts`); tests pass their own. @internal
+   */
+  constructor(options?: OomkitOptions, capabilities: readonly AnyCapabilityDefinition[] = CAPABILITIES) {
     this.options = resolveOptions(options)
     this.logger = this.options.logger ?? defaultLogger()
     this.registry = this.options.registry ?? client.register
@@ -59,7 +63,7 @@ export class Oomkit {
       .on(thresholdLogger(this.logger))
       .on((c) => this.#events.emit(c.level, c.fields))
     const byKey = this.options as unknown as Record<string, unknown>
-    this.#capabilities = new CapabilitySet(CAPABILITIES, this.logger, (def) => ({
+    this.#capabilities = new CapabilitySet(capabilities, this.logger, (def) => ({
       options: byKey[def.option as string], core: this.options, logger: this.logger, memory: this.#memory, events: this.#events,
     }))
     const routes: Route[] = [metricsRoute(() => this.registry, this.logger), memoryRoute(() => this.report()), ...this.#capabilities.routes()]
