@@ -30,6 +30,18 @@ export class CapabilitySet {
     return this.#members.flatMap((m) => m.capability.routes ?? [])
   }
 
+  /** The members capabilities add to the kit, by name; two that claim one name are a programming error. */
+  api(): Record<string, unknown> {
+    const out: Record<string, unknown> = {}
+    for (const { name, capability } of this.#members) {
+      for (const [key, value] of Object.entries(capability.api ?? {})) {
+        if (key in out) throw new Error(`capability ${name} adds kit.${key}, which another capability added already`)
+        out[key] = value
+      }
+    }
+    return out
+  }
+
   /** Every collector, in list order. */
   collectors(): AnyCollector[] {
     return this.#members.flatMap((m) => m.capability.collectors ?? [])

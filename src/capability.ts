@@ -19,6 +19,7 @@ import type { ResolvedCoreOptions } from './options/core.js'
  *
  * @example
  * declare module '../../capability.js' {
+ *   interface CapabilityApi { queue(name: string): Queue }
  *   interface CapabilityOptions { queue?: QueueOptions | false }
  *   interface ResolvedCapabilityOptions { queue: ResolvedQueueOptions | false }
  *   interface ReportSections { queue: QueueSection | null }
@@ -42,6 +43,13 @@ export interface ReportSections {
 
 /** Sections announced in the report before their capability exists: null until it lands (it then removes its key here). */
 export const ANNOUNCED_SECTIONS: Readonly<Pick<ReportSections, 'trend' | 'caches' | 'leaks'>> = Object.freeze({ trend: null, caches: null, leaks: null })
+
+/**
+ * Members capabilities add to the kit instance (`kit.cache(...)`, `kit.leaks`), augmented by each
+ * capability; the kit installs what `Capability.api` returns under the same names.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface CapabilityApi {}
 
 /** Each capability's option as `createOomkit` takes it (augmented by each capability). */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
@@ -89,6 +97,8 @@ export interface CapabilityContext<O> {
 export interface Capability<S> {
   /** HTTP routes it serves; fixed at creation (the kit owns the route table). */
   readonly routes?: readonly Route[]
+  /** Members it adds to the kit instance; declare their types by augmenting {@link CapabilityApi}. */
+  readonly api?: Partial<CapabilityApi>
   /** Metric collectors, registered through the kit's guard at start. */
   readonly collectors?: readonly AnyCollector[]
   /** Starts timers, observers, native profilers. May throw: the kit logs it and runs on. */

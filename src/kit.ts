@@ -1,5 +1,5 @@
 import client, { type Registry, type RegistryContentType } from 'prom-client'
-import type { AnyCapabilityDefinition, ReportSections } from './capability.js'
+import type { AnyCapabilityDefinition, CapabilityApi, ReportSections } from './capability.js'
 import { CAPABILITIES } from './capabilities.js'
 import { CapabilitySet } from './capability-set.js'
 import { type OomkitOptions, type ResolvedOptions, resolveOptions } from './config.js'
@@ -26,11 +26,17 @@ export interface MemoryReport extends CoreReport, ReportSections {}
 
 type Lifecycle = 'created' | 'started' | 'stopped'
 
+/** The members capabilities add (`kit.cache`, `kit.leaks`, ...): declared in their folders. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
+export interface Oomkit extends CapabilityApi {}
+
 /**
  * One oomkit instance. Create it with {@link createOomkit}; nothing runs until `start()`, and
  * `stop()` leaves nothing behind: no timer, observer, metric or handle. The kit is wiring: the
  * memory core, the HTTP surface, and the capabilities listed in `capabilities.ts`.
  */
+// The capabilities' members are installed by the constructor, so the merged interface is honest.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Oomkit {
   /** The validated options, frozen. */
   readonly options: ResolvedOptions
@@ -66,6 +72,10 @@ export class Oomkit {
     this.#capabilities = new CapabilitySet(capabilities, this.logger, (def) => ({
       options: byKey[def.option as string], core: this.options, logger: this.logger, memory: this.#memory, events: this.#events,
     }))
+    for (const [key, value] of Object.entries(this.#capabilities.api())) {
+      if (key in this) throw new Error(`a capability adds kit.${key}, which the kit has already`)
+      Object.defineProperty(this, key, { value, enumerable: false })
+    }
     const routes: Route[] = [metricsRoute(() => this.registry, this.logger), memoryRoute(() => this.report()), ...this.#capabilities.routes()]
     this.#http = new HttpSurface({ routes: () => routes, logger: this.logger }, () => this.#state === 'stopped')
     const memory = this.#memory

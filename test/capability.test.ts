@@ -140,3 +140,14 @@ describe('capability lifecycle', () => {
     expect(lines).toContainEqual(expect.objectContaining({ capability: 'faulty', msg: expect.stringContaining('failed to stop cleanly') }))
   })
 })
+
+describe('capability api', () => {
+  it('installs what a capability adds on the kit, and refuses a name taken twice or one the kit has', () => {
+    const greeter = (name: string, key: string): AnyCapabilityDefinition => testCapability(name, () => ({ api: { [key]: () => `hello from ${name}` } as never, section: () => null }))
+    const kit = new Oomkit({ registry: new Registry(), logger: capture().logger }, [greeter('one', 'greet')])
+    expect((kit as unknown as { greet(): string }).greet()).toBe('hello from one')
+    expect(Object.keys(kit)).not.toContain('greet')
+    expect(() => new Oomkit({ registry: new Registry(), logger: capture().logger }, [greeter('one', 'greet'), greeter('two', 'greet')])).toThrow(/capability two adds kit.greet/)
+    expect(() => new Oomkit({ registry: new Registry(), logger: capture().logger }, [greeter('one', 'report')])).toThrow(/kit.report, which the kit has already/)
+  })
+})
