@@ -6,7 +6,7 @@
  * No top-level await here: CommonJS apps `require()` this module.
  */
 import { readEnv } from './env.js'
-import { OomkitError } from './errors.js'
+import { OomkitError, messageOf } from './errors.js'
 import { Oomkit } from './kit.js'
 
 /** Fails start, loudly and plainly: the message says what to fix, a preload stack says nothing. */
@@ -41,7 +41,7 @@ export const kit: Oomkit = createKit()
 export const ready: Promise<import('./http/index.js').DebugServer | null> = kit.listen(config.listen).catch((err: unknown) => {
   kit.logger.error(
     { err, code: err instanceof OomkitError ? err.code : undefined, port: config.listen.port, host: config.listen.host },
-    `oomkit debug server is down: ${err instanceof Error ? err.message : String(err)}; the app keeps running, /metrics and /debug/* are unavailable. Set OOMKIT_PORT to a free port`,
+    `oomkit debug server is down: ${messageOf(err)}; the app keeps running, /metrics and /debug/* are unavailable. Set OOMKIT_PORT to a free port`,
   )
   return null
 })

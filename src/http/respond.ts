@@ -25,3 +25,16 @@ export function sendError(res: ServerResponse, code: OomkitErrorCode, message: s
   }
   sendJson(res, status, { error: code, message, ...extra }, head)
 }
+
+/**
+ * Answers a HEAD request with the headers a GET would get (status 200 and `contentType`) and no
+ * body, and returns true; returns false for any other method, so a route reads
+ * `if (answerHead(res, method, type)) return` before doing the work a GET needs.
+ */
+export function answerHead(res: ServerResponse, method: string, contentType: string): boolean {
+  if (method !== 'HEAD') return false
+  res.statusCode = 200
+  res.setHeader('Content-Type', contentType)
+  res.end()
+  return true
+}

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { messageOf } from '../../errors.js'
 import { type AllocationNode, scriptPath } from './pprof.js'
 import type { V8Sampler } from './sampler.js'
 
@@ -35,7 +36,7 @@ export function loadDatadogHeap(): DatadogHeap | null {
       if (typeof mod.heap?.start !== 'function' || typeof mod.heap.v8Profile !== 'function') throw new Error('@datadog/pprof has no heap.start/heap.v8Profile')
       loaded = { heap: mod.heap, error: null }
     } catch (err) {
-      loaded = { heap: null, error: err instanceof Error ? err.message : String(err) }
+      loaded = { heap: null, error: messageOf(err) }
     }
   }
   return loaded.heap

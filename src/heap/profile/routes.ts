@@ -1,6 +1,6 @@
 import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
-import { sendError, sendJson } from '../../http/respond.js'
+import { answerHead, sendError, sendJson } from '../../http/respond.js'
 import { type Route, type RouteContext, intParam } from '../../http/routes.js'
 import type { HeapProfiler } from './profiler.js'
 
@@ -48,13 +48,8 @@ export function pprofHeapRoute(source: ProfilerSource): Route {
       const profiler = runningProfiler(source, ctx)
       if (profiler === null) return
       const { res } = ctx
-      res.setHeader('Content-Type', 'application/octet-stream')
       res.setHeader('Content-Disposition', 'attachment; filename="heap.pb.gz"')
-      if (ctx.method === 'HEAD') {
-        res.statusCode = 200
-        res.end()
-        return
-      }
+      if (answerHead(res, ctx.method, 'application/octet-stream')) return
       const started = performance.now()
       const profile = await profiler.profile()
       const body = await gzipAsync(profile.encode())
@@ -62,6 +57,7 @@ export function pprofHeapRoute(source: ProfilerSource): Route {
       ctx.audit.bytes = body.length
       ctx.audit.profileMs = Math.round(performance.now() - started)
       res.statusCode = 200
+      res.setHeader('Content-Type', 'application/octet-stream')
       res.setHeader('Content-Length', body.length)
       res.end(body)
     },
@@ -83,12 +79,7 @@ export function memoryTopRoute(source: ProfilerSource): Route {
       const profiler = runningProfiler(source, ctx)
       if (profiler === null) return
       ctx.audit.limit = limit
-      if (ctx.method === 'HEAD') {
-        ctx.res.statusCode = 200
-        ctx.res.setHeader('Content-Type', 'application/json; charset=utf-8')
-        ctx.res.end()
-        return
-      }
+      if (answerHead(ctx.res, ctx.method, 'application/json; charset=utf-8')) return
       sendJson(ctx.res, 200, await profiler.topSites(limit))
     },
   }

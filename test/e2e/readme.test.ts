@@ -5,10 +5,10 @@ import { join } from 'node:path'
 import { Registry } from 'prom-client'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import { DEFAULTS, ENV_VARS, ERROR_CODES, createOomkit } from '../src/index.js'
-import { internals } from '../src/internal.js'
+import { DEFAULTS, ENV_VARS, ERROR_CODES, createOomkit } from '../../src/index.js'
+import { internals } from '../../src/internal.js'
 
-const root = join(import.meta.dirname, '..')
+const root = join(import.meta.dirname, '..', '..')
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
 
 /** Rows of the first markdown table after the heading that matches. */

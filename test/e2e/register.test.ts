@@ -13,12 +13,12 @@ import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { send } from './helpers/http.js'
+import { send } from '../helpers/http.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const DIST_REGISTER = fileURLToPath(new URL('../dist/src/register.js', import.meta.url))
-const ESM_APP = fileURLToPath(new URL('./fixtures/http-app.mjs', import.meta.url))
-const CJS_APP = fileURLToPath(new URL('./fixtures/http-app.cjs', import.meta.url))
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const DIST_REGISTER = fileURLToPath(new URL('../../dist/src/register.js', import.meta.url))
+const ESM_APP = fileURLToPath(new URL('../fixtures/http-app.mjs', import.meta.url))
+const CJS_APP = fileURLToPath(new URL('../fixtures/http-app.cjs', import.meta.url))
 
 type Json = Record<string, unknown>
 
@@ -107,7 +107,7 @@ afterAll(async () => {
 
 beforeAll(() => {
   if (!existsSync(DIST_REGISTER)) throw new Error(`${DIST_REGISTER} is missing: run \`npm run build\` first (npm test does)`)
-  const src = statSync(fileURLToPath(new URL('../src/register.ts', import.meta.url))).mtimeMs
+  const src = statSync(fileURLToPath(new URL('../../src/register.ts', import.meta.url))).mtimeMs
   if (statSync(DIST_REGISTER).mtimeMs < src) console.warn('WARNING: dist/src/register.js is older than src/register.ts: run `npm run build`')
 })
 
