@@ -3,6 +3,7 @@ import type { EventBus, OomkitEvents } from './events.js'
 import type { Route } from './http/routes.js'
 import type { OomkitLogger } from './logging/logger.js'
 import type { GcState } from './memory/gc-observer.js'
+import type { CoreReport } from './memory/report.js'
 import type { Reading, Sample } from './memory/sampler.js'
 import type { AnyCollector } from './metrics/collector.js'
 import type { ResolvedCoreOptions } from './options/core.js'
@@ -59,6 +60,14 @@ export interface CapabilityOptions {}
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface ResolvedCapabilityOptions {}
 
+/**
+ * Services one capability offers the others, augmented by the provider (the heap profile capability
+ * provides `heapProfile`). A consumer reads them when it needs them, never at creation, and copes
+ * with one that is absent: its provider may be off.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface SharedServices {}
+
 /** What a capability may read of the core's memory readings. */
 export interface MemoryView {
   /** The newest sample (taking one when there is none yet). */
@@ -91,6 +100,10 @@ export interface CapabilityContext<O> {
   readonly memory: MemoryView
   /** The instance's events: emit yours, subscribe to the core's. */
   readonly events: EventBus<OomkitEvents>
+  /** Services of the other capabilities: a provider assigns its own in `create()`. */
+  readonly shared: Partial<SharedServices>
+  /** The whole memory report, as `kit.report()` returns it (for last words, say). */
+  report(): CoreReport & ReportSections
 }
 
 /** One running capability, as `create()` returns it. Every member is optional. */

@@ -1,5 +1,5 @@
 import client, { type Registry, type RegistryContentType } from 'prom-client'
-import type { AnyCapabilityDefinition, CapabilityApi, ReportSections } from './capability.js'
+import type { AnyCapabilityDefinition, CapabilityApi, ReportSections, SharedServices } from './capability.js'
 import { CAPABILITIES } from './capabilities.js'
 import { CapabilitySet } from './capability-set.js'
 import { type OomkitOptions, type ResolvedOptions, resolveOptions } from './config.js'
@@ -69,8 +69,9 @@ export class Oomkit {
       .on(thresholdLogger(this.logger))
       .on((c) => this.#events.emit(c.level, c.fields))
     const byKey = this.options as unknown as Record<string, unknown>
+    const shared: Partial<SharedServices> = {}
     this.#capabilities = new CapabilitySet(capabilities, this.logger, (def) => ({
-      options: byKey[def.option as string], core: this.options, logger: this.logger, memory: this.#memory, events: this.#events,
+      options: byKey[def.option as string], core: this.options, logger: this.logger, memory: this.#memory, events: this.#events, shared, report: () => this.report(),
     }))
     for (const [key, value] of Object.entries(this.#capabilities.api())) {
       if (key in this) throw new Error(`a capability adds kit.${key}, which the kit has already`)

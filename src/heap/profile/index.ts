@@ -7,3 +7,5 @@ export { type AllocationNode, HEAP_SAMPLE_TYPES, encodeHeapProfile, profileStrin
 export { INTERNALS_ROW, OOMKIT_DIRS, isInternalFrame, topSites, type TopSite, type TopSitesOptions } from './top-sites.js'
 export { datadogHeapRunning, datadogLoadError, fromDatadogNode, loadDatadogHeap } from './datadog.js'
 export { INSPECTOR_STACK_DEPTH, estimateObjectSize, fromInspectorProfile, isV8SamplerRunning, loadInspector } from './inspector.js'
+export { GROWTH_RECORD_MS, type HeapProfileService } from './capability.js'
+export { GROWTH_WINDOW, GrowthTracker, type GrowthSite } from './growth.js'

@@ -1,7 +1,8 @@
 import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
 import { answerHead, sendError, sendJson } from '../../http/respond.js'
-import { type Route, type RouteContext, intParam } from '../../http/routes.js'
+import { type Route, type RouteContext, flagParam, intParam } from '../../http/routes.js'
+import type { GrowthSite } from './growth.js'
 import type { HeapProfiler } from './profiler.js'
 
 const gzipAsync = promisify(gzip)
@@ -14,6 +15,8 @@ export interface ProfilerSource {
   readonly profiler: () => HeapProfiler | null
   /** Why a configured profiler is not running (not started, stopped, failed to start). */
   readonly reason?: () => string | null
+  /** The growing sites after recording a fresh profile (`?growth=1`). */
+  readonly growing?: (limit: number) => Promise<{ sites: GrowthSite[]; windowSeconds: number; profiles: number }>
 }
 
 /** The running profiler, or null after answering `OOMKIT_PROFILER_OFF` (404) with how to fix it. */
@@ -68,6 +71,10 @@ export function pprofHeapRoute(source: ProfilerSource): Route {
  * `GET /debug/memory/top?limit=N`: the top allocation sites of a fresh profile,
  * `[{ function, file, line, bytes, count }]`, bytes descending, Node's and oomkit's internals
  * folded into the user code that called them. `limit`: 1 to 500, default 20.
+ *
+ * `?growth=1`: the sites whose live bytes grow, `[{ function, file, line, bytes,
+ * growthBytesPerSecond }]`, fastest first, over the profiles recorded in the window (a fresh one is
+ * recorded first); `X-Oomkit-Growth-Window-Seconds` and `X-Oomkit-Growth-Profiles` say over what.
  */
 export function memoryTopRoute(source: ProfilerSource): Route {
   return {
@@ -76,11 +83,20 @@ export function memoryTopRoute(source: ProfilerSource): Route {
     kind: 'debug',
     async handle(ctx) {
       const limit = intParam(ctx.query, 'limit', 20, 1, 500)
+      const growth = flagParam(ctx.query, 'growth')
       const profiler = runningProfiler(source, ctx)
       if (profiler === null) return
       ctx.audit.limit = limit
+      if (growth) ctx.audit.growth = true
       if (answerHead(ctx.res, ctx.method, 'application/json; charset=utf-8')) return
-      sendJson(ctx.res, 200, await profiler.topSites(limit))
+      if (!growth || source.growing === undefined) {
+        sendJson(ctx.res, 200, await profiler.topSites(limit))
+        return
+      }
+      const g = await source.growing(limit)
+      ctx.res.setHeader('X-Oomkit-Growth-Window-Seconds', String(Math.round(g.windowSeconds)))
+      ctx.res.setHeader('X-Oomkit-Growth-Profiles', String(g.profiles))
+      sendJson(ctx.res, 200, g.sites)
     },
   }
 }
