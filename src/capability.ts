@@ -90,6 +90,15 @@ export interface MajorGc {
   readonly at: number
 }
 
+/** The sampling clock, as a capability may steer it. */
+export interface SamplingControl {
+  /** Asks for (or gives up) the fast interval on behalf of `reason`, e.g. a limit minutes away. */
+  setFast(reason: string, on: boolean): void
+  /** Whether the kit samples fast now, and the interval in force. */
+  readonly fast: boolean
+  readonly intervalMs: number
+}
+
 /** What the kit hands a capability when it creates it. */
 export interface CapabilityContext<O> {
   /** This capability's resolved option (`false` when the user turned it off). */
@@ -100,6 +109,8 @@ export interface CapabilityContext<O> {
   readonly memory: MemoryView
   /** The instance's events: emit yours, subscribe to the core's. */
   readonly events: EventBus<OomkitEvents>
+  /** The sampling clock: a capability that sees danger coming can ask for fast sampling. */
+  readonly sampling: SamplingControl
   /** Services of the other capabilities: a provider assigns its own in `create()`. */
   readonly shared: Partial<SharedServices>
   /** The whole memory report, as `kit.report()` returns it (for last words, say). */

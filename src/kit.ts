@@ -11,6 +11,7 @@ import { type OomkitLogger, defaultLogger } from './logging/logger.js'
 import { logBudget, logMemoryLine, thresholdLogger } from './logging/memory-log.js'
 import type { Budget } from './memory/budget.js'
 import { MemoryCore } from './memory/core.js'
+import { SamplingSchedule } from './memory/schedule.js'
 import type { CoreReport } from './memory/report.js'
 import { ThresholdWatch, memoryFields } from './memory/threshold.js'
 import { type RegisteredMetrics, coreCollectors, readV8Source, registerMetrics } from './metrics/index.js'
@@ -51,6 +52,7 @@ export class Oomkit {
   readonly #watch: ThresholdWatch
   readonly #capabilities: CapabilitySet
   readonly #http: HttpSurface
+  readonly #schedule: SamplingSchedule
   #metrics: RegisteredMetrics | null = null
   #timers: NodeJS.Timeout[] = []
 
@@ -68,10 +70,13 @@ export class Oomkit {
     this.#watch = new ThresholdWatch(this.options.warnRatio, this.options.criticalRatio)
       .on(thresholdLogger(this.logger))
       .on((c) => this.#events.emit(c.level, c.fields))
+    this.#schedule = new SamplingSchedule(this.options.sampleIntervalMs, Math.min(this.options.fastSampleIntervalMs, this.options.sampleIntervalMs), () => this.#tick(), (fast, intervalMs, reasons) => {
+      this.logger.info({ intervalMs, reasons }, fast ? 'oomkit samples fast: memory is near a limit' : 'oomkit samples at its normal interval again')
+    })
     const byKey = this.options as unknown as Record<string, unknown>
     const shared: Partial<SharedServices> = {}
     this.#capabilities = new CapabilitySet(capabilities, this.logger, (def) => ({
-      options: byKey[def.option as string], core: this.options, logger: this.logger, memory: this.#memory, events: this.#events, shared, report: () => this.report(),
+      options: byKey[def.option as string], core: this.options, logger: this.logger, memory: this.#memory, events: this.#events, sampling: this.#schedule, shared, report: () => this.report(),
     }))
     for (const [key, value] of Object.entries(this.#capabilities.api())) {
       if (key in this) throw new Error(`a capability adds kit.${key}, which the kit has already`)
@@ -149,12 +154,14 @@ export class Oomkit {
     const collectors = coreCollectors({
       container: () => this.#memory.readContainer(),
       v8: () => readV8Source(() => this.#memory.gc.liveAfterGcBytes),
+      kernel: () => this.#memory.readKernel(),
     })
     const metricsOptions = { prefix: 'oomkit_', timeoutMs: this.options.collectorTimeoutMs, defaultMetrics: this.options.defaultMetrics }
     this.#metrics = registerMetrics(this.registry, [...collectors, ...this.#capabilities.collectors()], metricsOptions)
     this.#capabilities.start()
     this.#watch.check(memoryFields(reading, this.#memory.gc.liveAfterGcBytes))
-    this.#every(this.options.sampleIntervalMs, () => this.#tick())
+    this.#schedule.setFast('threshold', this.#watch.inEpisode)
+    this.#schedule.start()
     if (this.options.logIntervalMs > 0) this.#every(this.options.logIntervalMs, () => this.logMemory())
     return this
   }
@@ -188,6 +195,7 @@ export class Oomkit {
     this.#state = 'stopped'
     for (const timer of this.#timers) clearInterval(timer)
     this.#timers = []
+    this.#schedule.stop()
     this.#memory.stop()
     await this.#capabilities.stop()
     this.#metrics?.unregister()
@@ -202,11 +210,13 @@ export class Oomkit {
     this.#timers.push(timer)
   }
 
-  /** One sampling tick: a reading, the thresholds, then each capability. */
+  /** One sampling tick: a reading, the thresholds (and the watchdog's mode), then each capability. */
   #tick(): void {
     try {
-      const reading = this.#memory.sampler.sample()
+      // Fast samples feed the thresholds and capabilities; the history keeps the normal spacing.
+      const reading = this.#memory.sampler.sample(this.#schedule.fast ? this.options.sampleIntervalMs : 0)
       this.#watch.check(memoryFields(reading, this.#memory.gc.liveAfterGcBytes))
+      this.#schedule.setFast('threshold', this.#watch.inEpisode)
       this.#capabilities.onSample(reading)
     } catch (err) {
       // A sampling failure must never reach the app's event loop as an uncaught exception.

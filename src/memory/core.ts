@@ -1,4 +1,4 @@
-import { type CgroupLocation, type ContainerMemory, locateMemoryCgroup } from '../container/index.js'
+import { type CgroupLocation, type ContainerMemory, type KernelSignals, locateMemoryCgroup, readKernelSignals } from '../container/index.js'
 import { type Budget, checkBudget } from './budget.js'
 import { GcObserver, type GcState } from './gc-observer.js'
 import { type CoreReport, buildCoreReport } from './report.js'
@@ -75,13 +75,19 @@ export class MemoryCore {
     return this.sampler.readContainer()
   }
 
+  /** The kernel's early signals now, or null without a memory cgroup. */
+  readKernel(): KernelSignals | null {
+    const loc = this.cgroup
+    return loc === null ? null : readKernelSignals(loc)
+  }
+
   history(): readonly Sample[] {
     return this.sampler.history.toArray()
   }
 
   /** The core of the report, from a fresh reading. */
   report(): CoreReport {
-    return buildCoreReport({ reading: this.read(), gc: this.gc, budget: this.budget, history: this.history() })
+    return buildCoreReport({ reading: this.read(), kernel: this.readKernel(), gc: this.gc, budget: this.budget, history: this.history() })
   }
 
   #checkBudget(): Budget {

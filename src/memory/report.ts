@@ -1,4 +1,4 @@
-import type { ContainerMemory } from '../container/index.js'
+import type { ContainerMemory, KernelSignals } from '../container/index.js'
 import { utilization } from '../container/index.js'
 import type { Budget } from './budget.js'
 import type { GcState } from './gc-observer.js'
@@ -21,6 +21,8 @@ export interface V8Section {
 export interface ContainerSection extends ContainerMemory {
   /** workingSetBytes / limitBytes, or null without both. */
   readonly utilization: number | null
+  /** The kernel's early signals (v2 memory.events and memory.peak, v1 failcnt and max usage). */
+  readonly kernel: KernelSignals | null
 }
 
 /** The core of the report, the part no capability owns. Bytes are integers everywhere. */
@@ -40,6 +42,7 @@ export interface CoreReport {
 /** What the core report is built from. */
 export interface CoreReportParts {
   readonly reading: Reading
+  readonly kernel: KernelSignals | null
   readonly gc: GcState
   readonly budget: Budget
   readonly history: readonly Sample[]
@@ -63,7 +66,7 @@ export function buildCoreReport(parts: CoreReportParts): CoreReport {
       lastMajorGcAt: gc.lastMajorGcAt === null ? null : new Date(gc.lastMajorGcAt).toISOString(),
       spaces: reading.v8.spaces,
     },
-    container: reading.container === null ? null : { ...reading.container, utilization: utilization(reading.container) },
+    container: reading.container === null ? null : { ...reading.container, utilization: utilization(reading.container), kernel: parts.kernel },
     budget: parts.budget,
     history: parts.history,
   }

@@ -53,10 +53,15 @@ export class Sampler {
     return { t: this.now(), process: readProcess(), v8: readV8(), container: this.readContainer() }
   }
 
-  /** Takes one reading and appends it to the history. */
-  sample(): Reading {
+  /**
+   * Takes one reading and appends it to the history, unless `minSpacingMs` is given and the
+   * newest entry is younger than that (fast sampling must not flood the history ring).
+   */
+  sample(minSpacingMs = 0): Reading {
     const reading = this.read()
     this.#last = reading
+    const newest = this.history.last()
+    if (minSpacingMs > 0 && newest !== undefined && reading.t - newest.t < minSpacingMs) return reading
     this.history.push({
       t: reading.t,
       rss: reading.process.rss,

@@ -45,10 +45,16 @@ export interface ThresholdCrossing {
 }
 
 /**
+ * How far below a threshold the ratio must fall to end its episode: a working set sitting on the
+ * line (0.849, 0.851, 0.849 ...) is one episode, not one per sample.
+ */
+export const THRESHOLD_HYSTERESIS = 0.02
+
+/**
  * Detects, once per episode, the working set crossing `warnRatio` (warn) or `criticalRatio`
- * (critical) of the limit. An episode ends when the ratio falls back below the threshold, so a
- * service hovering at the limit is told once, not every sample. It only detects: logging and the
- * kit's events subscribe with `on()`, in the order they subscribed.
+ * (critical) of the limit. An episode ends when the ratio falls {@link THRESHOLD_HYSTERESIS}
+ * below its threshold, so a service hovering at the limit is told once, not every sample. It only
+ * detects: logging and the kit's events subscribe with `on()`, in the order they subscribed.
  */
 export class ThresholdWatch {
   #warned = false
@@ -64,6 +70,11 @@ export class ThresholdWatch {
   on(listener: (crossing: ThresholdCrossing) => void): this {
     this.#listeners.push(listener)
     return this
+  }
+
+  /** Whether a warn or critical episode is open (the ratio is at or near a threshold). */
+  get inEpisode(): boolean {
+    return this.#warned || this.#critical
   }
 
   /** Weighs one reading's fields; returns the crossing it made, if any, after telling the listeners. */
@@ -82,13 +93,13 @@ export class ThresholdWatch {
       this.#warned = true
       return { level: 'critical', threshold: this.criticalRatio, fields }
     }
-    this.#critical = false
+    if (ratio < this.criticalRatio - THRESHOLD_HYSTERESIS) this.#critical = false
     if (ratio >= this.warnRatio) {
       if (this.#warned) return null
       this.#warned = true
       return { level: 'warn', threshold: this.warnRatio, fields }
     }
-    this.#warned = false
+    if (ratio < this.warnRatio - THRESHOLD_HYSTERESIS) this.#warned = false
     return null
   }
 }

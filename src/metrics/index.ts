@@ -1,14 +1,16 @@
 import client, { type Counter, type Registry, type RegistryContentType } from 'prom-client'
-import type { ContainerMemory } from '../container/index.js'
+import type { ContainerMemory, KernelSignals } from '../container/index.js'
 import type { AnyCollector } from './collector.js'
 import { containerCollector } from './container.js'
 import { registerDefaultMetrics } from './default-metrics.js'
+import { kernelCollector } from './kernel.js'
 import { MetricFamily } from './family.js'
 import { CollectorGuard } from './guard.js'
 import { type V8Source, v8Collector } from './v8.js'
 
 export { readV8Source, v8Collector, type V8Source } from './v8.js'
 export { containerCollector } from './container.js'
+export { kernelCollector } from './kernel.js'
 export { CollectorGuard } from './guard.js'
 export { MetricFamily, single, type FamilyValue, type HistogramValue } from './family.js'
 export { defineCollector, collectorMetricNames, type AnyCollector, type Collector, type FamilySpec, type ValueFamilySpec, type HistogramFamilySpec } from './collector.js'
@@ -17,11 +19,15 @@ export { defineCollector, collectorMetricNames, type AnyCollector, type Collecto
 export interface MetricSources {
   readonly container: () => ContainerMemory | null | Promise<ContainerMemory | null>
   readonly v8: () => V8Source | Promise<V8Source>
+  /** The kernel's early signals; without it those families are left out. */
+  readonly kernel?: () => KernelSignals | null
 }
 
-/** The core's collectors: the container's cgroup and V8. */
+/** The core's collectors: the container's cgroup, the kernel's early signals and V8. */
 export function coreCollectors(sources: MetricSources): AnyCollector[] {
-  return [containerCollector(sources.container), v8Collector(sources.v8)]
+  const out: AnyCollector[] = [containerCollector(sources.container), v8Collector(sources.v8)]
+  if (sources.kernel !== undefined) out.splice(1, 0, kernelCollector(sources.kernel))
+  return out
 }
 
 /** Options of {@link registerMetrics}. */

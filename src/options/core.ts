@@ -13,6 +13,11 @@ export interface CoreOptions {
   registry?: Registry<RegistryContentType>
   /** How often the sampler reads process, V8 and cgroup memory, in ms (100 to 3,600,000). @default 5000 */
   sampleIntervalMs?: number
+  /**
+   * The watchdog's interval while the working set is above `warnRatio` (or a capability sees the
+   * limit minutes away), in ms (50 to 60,000; never slower than `sampleIntervalMs`). @default 500
+   */
+  fastSampleIntervalMs?: number
   /** How often the `"memory"` info line is logged, in ms; 0 turns it off (else 1000 to 86,400,000). @default 30000 */
   logIntervalMs?: number
   /** Samples kept in the history ring (1 to 10,000). @default 120 */
@@ -40,6 +45,7 @@ export interface ResolvedCoreOptions {
   readonly logger: OomkitLogger | undefined
   readonly registry: Registry<RegistryContentType> | undefined
   readonly sampleIntervalMs: number
+  readonly fastSampleIntervalMs: number
   readonly logIntervalMs: number
   readonly historySize: number
   readonly warnRatio: number
@@ -55,6 +61,7 @@ export interface ResolvedCoreOptions {
 /** Defaults of every core option. */
 export const CORE_DEFAULTS = Object.freeze({
   sampleIntervalMs: 5000,
+  fastSampleIntervalMs: 500,
   logIntervalMs: 30_000,
   historySize: 120,
   warnRatio: 0.85,
@@ -98,6 +105,7 @@ export function resolveCore(o: Record<string, unknown>): ResolvedCoreOptions {
     logger: loggerOption(o.logger),
     registry: registryOption(o.registry),
     sampleIntervalMs: intOption('sampleIntervalMs', o.sampleIntervalMs, d.sampleIntervalMs, RANGES.sampleIntervalMs),
+    fastSampleIntervalMs: intOption('fastSampleIntervalMs', o.fastSampleIntervalMs, d.fastSampleIntervalMs, RANGES.fastSampleIntervalMs),
     logIntervalMs: intOption('logIntervalMs', o.logIntervalMs, d.logIntervalMs, RANGES.logIntervalMs),
     historySize: intOption('historySize', o.historySize, d.historySize, RANGES.historySize),
     warnRatio,

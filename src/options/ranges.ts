@@ -11,6 +11,7 @@ export interface IntRange {
  */
 export const RANGES = Object.freeze({
   sampleIntervalMs: { min: 100, max: 3_600_000 },
+  fastSampleIntervalMs: { min: 50, max: 60_000 },
   logIntervalMs: { min: 1000, max: 86_400_000, zeroOff: true },
   historySize: { min: 1, max: 10_000 },
   collectorTimeoutMs: { min: 10, max: 10_000 },
