@@ -79,6 +79,13 @@ export class CapabilitySet {
     for (const m of this.#members) this.#call(m, 'onMajorGc', () => m.capability.onMajorGc?.(gc))
   }
 
+  /** The fields each adds to the periodic memory line; one that throws adds nothing. */
+  logFields(): Record<string, unknown> {
+    const out: Record<string, unknown> = {}
+    for (const m of this.#members) if (m.capability.logFields !== undefined) this.#call(m, 'logFields', () => Object.assign(out, m.capability.logFields?.()))
+    return out
+  }
+
   /** Every section: the announced ones null, then each capability's. */
   sections(): ReportSections {
     const out: Record<string, unknown> = { ...ANNOUNCED_SECTIONS }

@@ -34,8 +34,6 @@ import type { ResolvedCoreOptions } from './options/core.js'
  * started yet, stopped, or failed to start) still gives its section, saying so.
  */
 export interface ReportSections {
-  /** Live-set trend and time-to-limit forecast: not built yet, always null. */
-  trend: null
   /** Bounded caches: not built yet, always null. */
   caches: null
   /** Tracked resources (connection leaks): not built yet, always null. */
@@ -43,7 +41,7 @@ export interface ReportSections {
 }
 
 /** Sections announced in the report before their capability exists: null until it lands (it then removes its key here). */
-export const ANNOUNCED_SECTIONS: Readonly<Pick<ReportSections, 'trend' | 'caches' | 'leaks'>> = Object.freeze({ trend: null, caches: null, leaks: null })
+export const ANNOUNCED_SECTIONS: Readonly<Pick<ReportSections, 'caches' | 'leaks'>> = Object.freeze({ caches: null, leaks: null })
 
 /**
  * Members capabilities add to the kit instance (`kit.cache(...)`, `kit.leaks`), augmented by each
@@ -133,6 +131,8 @@ export interface Capability<S> {
   onSample?(reading: Reading): void
   /** Called after every major GC. */
   onMajorGc?(gc: MajorGc): void
+  /** Fields it adds to the periodic `"memory"` log line (flat numbers and short strings). */
+  logFields?(): Record<string, unknown>
   /** Its report section, read on every `report()`. */
   section(): S
 }

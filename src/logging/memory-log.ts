@@ -5,8 +5,8 @@ import { type OomkitLogger, flushLogger } from './logger.js'
 /** The fields of the periodic `"memory"` line. */
 export type MemoryLogFields = MemoryFields
 
-/** Writes the periodic `"memory"` info line. */
-export function logMemoryLine(logger: OomkitLogger, fields: MemoryFields): void {
+/** Writes the periodic `"memory"` info line: the core's fields and what capabilities add. */
+export function logMemoryLine(logger: OomkitLogger, fields: MemoryFields & Record<string, unknown>): void {
   logger.info(fields, 'memory')
 }
 

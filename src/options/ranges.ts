@@ -19,6 +19,7 @@ export const RANGES = Object.freeze({
   'heapProfile.intervalBytes': { min: 1024, max: 16_777_216 },
   'heapProfile.stackDepth': { min: 1, max: 512 },
   'snapshot.cooldownMs': { min: 0, max: 86_400_000 },
+  'trend.windowMs': { min: 60_000, max: 86_400_000 },
 } satisfies Record<string, IntRange>)
 
 /** The name of a row of {@link RANGES}. */

@@ -36,6 +36,8 @@ export interface TrendSection {
   readonly secondsToLimit: number | null
   /** Which limit that is, or null when not growing. */
   readonly limit: LimitKind | null
+  /** Each limit's own forecast in seconds, where the signal that fills it grows (the working set for the container, the live set for the heap). */
+  readonly forecasts: Readonly<Partial<Record<LimitKind, number>>>
   /** Each signal's estimate. */
   readonly signals: Readonly<Record<TrendSignalName, SignalTrend>>
   /** The allocation sites whose live sampled bytes grow fastest (from the heap profile), while a leak is suspected or growth is seen. */

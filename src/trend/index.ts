@@ -1,0 +1,6 @@
+export { FAST_FORECAST_SECONDS, trendCapability } from './capability.js'
+export { TREND_RULES, TrendDetector, evidenceFor, type TrendInput, type TrendVerdict } from './detector.js'
+export { TREND_DEFAULTS, resolveTrend, type ResolvedTrendOptions, type TrendOptions } from './options.js'
+export type { GrowingKind, LimitKind, SignalTrend, TrendSection, TrendSignalName } from './section.js'
+export { Series } from './series.js'
+export { duration, trendSentence } from './words.js'
