@@ -13,6 +13,8 @@ export interface KitInternals {
   addRoute(route: Route): void
   /** The sampler (created on first use). */
   readonly sampler: Sampler
+  /** Runs one sampling tick now, as the timer does: sample, thresholds, every capability's onSample. */
+  tick(): void
 }
 
 const seams = new WeakMap<object, KitInternals>()

@@ -94,6 +94,7 @@ export class Oomkit {
       get sampler() {
         return memory.sampler
       },
+      tick: () => this.#tick(),
     })
   }
 
@@ -214,7 +215,8 @@ export class Oomkit {
   #tick(): void {
     try {
       // Fast samples feed the thresholds and capabilities; the history keeps the normal spacing.
-      const reading = this.#memory.sampler.sample(this.#schedule.fast ? this.options.sampleIntervalMs : 0)
+      const { reading, budget } = this.#memory.sample(this.#schedule.fast ? this.options.sampleIntervalMs : 0)
+      if (budget !== null) logBudget(this.logger, budget)
       this.#watch.check(memoryFields(reading, this.#memory.gc.liveAfterGcBytes))
       this.#schedule.setFast('threshold', this.#watch.inEpisode)
       this.#capabilities.onSample(reading)

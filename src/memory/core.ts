@@ -59,6 +59,19 @@ export class MemoryCore {
     return { reading, budget: this.#budget }
   }
 
+  /**
+   * Takes a sample (see `Sampler.sample`) and, when the container limit changed since the budget
+   * was checked (Kubernetes in-place resize, VPA), checks the budget again: `budget` is the new
+   * verdict then, else null.
+   */
+  sample(minSpacingMs = 0): { reading: Reading; budget: Budget | null } {
+    const reading = this.sampler.sample(minSpacingMs)
+    const limit = reading.container?.limitBytes ?? null
+    if (this.#budget === null || limit === this.#budget.containerLimitBytes || reading.container === null) return { reading, budget: null }
+    this.#budget = checkBudget(reading.v8.heapSizeLimit, reading.container, this.#options.heapRatio)
+    return { reading, budget: this.#budget }
+  }
+
   stop(): void {
     this.#gc.stop()
   }

@@ -163,4 +163,30 @@ describe.runIf(memoryCgroupsAvailable())('a real cgroup v1 memory cgroup limited
     expect(report.budget.headroomBytes).toBe(268435456 - report.heapSizeLimit)
     await talk.exit()
   })
+
+  it('checks the budget again when the limit changes while the process runs (an in-place resize), and logs the new verdict once', async () => {
+    const talk = new Conversation(cg.spawnNode(['--max-old-space-size=160', CHILD], { env: { ...process.env, OOMKIT_TEST_SAMPLE_MS: '200' } }))
+    let stderr = ''
+    talk.child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    await talk.next<Ready>('ready')
+    talk.send('report')
+    expect((await talk.next<Report>('report')).budget.verdict).toBe('ok')
+    try {
+      // A VPA-style resize to 1 GiB: a 176 MB heap limit is now far below it.
+      cg.setLimit(1024 * MiB)
+      await new Promise((r) => setTimeout(r, 800))
+      talk.send('report')
+      const after = (await talk.next<Report>('report')).budget
+      expect(after.containerLimitBytes).toBe(1024 * MiB)
+      expect(after.verdict).toBe('heap-limit-far-below-container')
+      expect(after.recommendedMaxOldSpaceSizeMb).toBe(768)
+      expect(after.message).toContain('--max-old-space-size=768')
+      const lines = stderr.split('\n').filter((l) => l.includes('"verdict":"heap-limit-far-below-container"'))
+      expect(lines.length).toBe(1)
+      expect(JSON.parse(lines[0]!)).toMatchObject({ level: 40, limit: 1024 * MiB, recommendedMaxOldSpaceSizeMb: 768 })
+    } finally {
+      cg.setLimit(LIMIT)
+      await talk.exit()
+    }
+  })
 })

@@ -1,11 +1,14 @@
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { getHeapStatistics } from 'node:v8'
 import { Registry } from 'prom-client'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import type { ContainerMemory } from '../../src/container/index.js'
 import { createOomkit } from '../../src/index.js'
-import { checkBudget } from '../../src/memory/budget.js'
-import { roots } from '../fixtures/cgroup/expected.js'
+import { checkBudget, heapFlagSupport } from '../../src/memory/budget.js'
+import { fixture, roots } from '../fixtures/cgroup/expected.js'
 import { internals } from '../../src/internal.js'
 
 const MiB = 1024 * 1024
@@ -24,7 +27,7 @@ const NODE20_HEAP_LIMIT_IN_256MIB = 271_581_184
 
 describe('checkBudget', () => {
   it('says a 259 MiB heap limit exceeds a 256 MiB container and what NODE_OPTIONS to set', () => {
-    const b = checkBudget(NODE20_HEAP_LIMIT_IN_256MIB, container(256 * MiB), 0.75)
+    const b = checkBudget(NODE20_HEAP_LIMIT_IN_256MIB, container(256 * MiB), 0.75, { percentage: false })
     expect(b).toMatchObject({
       verdict: 'heap-limit-exceeds-container',
       heapLimitBytes: NODE20_HEAP_LIMIT_IN_256MIB,
@@ -83,5 +86,61 @@ describe('heapRatio', () => {
     const heapLimit = getHeapStatistics().heap_size_limit
     expect(kit.budget).toEqual(checkBudget(heapLimit, { ...internals(kit).sampler.readContainer()! }, 0.5))
     expect(kit.budget.recommendedMaxOldSpaceSizeMb).toBe(128)
+  })
+})
+
+describe('the budget for today\'s Node', () => {
+  it('calls a heap limit under half the container limit "far below" it: V8 fails first while the container has room', () => {
+    const b = checkBudget(256 * MiB, container(1024 * MiB), 0.75, { percentage: false })
+    expect(b).toMatchObject({ verdict: 'heap-limit-far-below-container', recommendedMaxOldSpaceSizeMb: 768, recommendedFlag: '--max-old-space-size=768' })
+    expect(b.message).toBe(
+      'V8 heap limit 256 MiB is far below the container limit 1024 MiB: V8 will fail with "JavaScript heap out of memory" while the container still has room, and raising the container limit changes nothing; set NODE_OPTIONS=--max-old-space-size=768',
+    )
+    // Half or more is fine.
+    expect(checkBudget(512 * MiB, container(1024 * MiB), 0.75, { percentage: false }).verdict).toBe('ok')
+  })
+
+  it('names --max-old-space-size-percentage where the running Node accepts it, and the MiB value for the others', () => {
+    const b = checkBudget(NODE20_HEAP_LIMIT_IN_256MIB, container(256 * MiB), 0.75, { percentage: true })
+    expect(b.recommendedFlag).toBe('--max-old-space-size-percentage=75')
+    expect(b.message).toBe(
+      'V8 heap limit 259 MiB exceeds the container limit 256 MiB: the kernel will kill the process before V8 reports an out-of-memory; '
+        + 'set NODE_OPTIONS=--max-old-space-size-percentage=75 (it follows the limit when it changes; --max-old-space-size=192 on Nodes without it)',
+    )
+  })
+
+  it('asks the running Node which flags it accepts (22.21+ and 24 take the percentage; 20 does not)', () => {
+    const [major, minor] = process.versions.node.split('.').map(Number) as [number, number]
+    // Node 20, 22 and 24 are what CI runs: 22 gained the flag in 22.21, 24 has it.
+    const expected = major >= 24 || (major === 22 && minor >= 21)
+    expect(heapFlagSupport().percentage).toBe(expected)
+  })
+
+  it('checks again when the container limit changes at run time, and logs the new verdict once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oomkit-budget-'))
+    try {
+      cpSync(fixture('v2-limited-256m').root, dir, { recursive: true })
+      const max = join(dir, 'sys/fs/cgroup/memory.max')
+      const lines: Record<string, unknown>[] = []
+      const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) })
+      const kit = createOomkit({ cgroupRoot: join(dir, 'sys/fs/cgroup'), procRoot: join(dir, 'proc'), logger, registry: new Registry(), sampleIntervalMs: 100, logIntervalMs: 0 }).start()
+      try {
+        const verdicts = (): unknown[] => lines.filter((l) => 'verdict' in l).map((l) => l.verdict)
+        expect(kit.budget.containerLimitBytes).toBe(256 * MiB)
+        // An in-place resize far above the heap limit of this test process.
+        writeFileSync(max, `${64 * getHeapStatistics().heap_size_limit}\n`)
+        await new Promise((r) => setTimeout(r, 400))
+        expect(kit.budget.containerLimitBytes).toBe(64 * getHeapStatistics().heap_size_limit)
+        expect(kit.budget.verdict).toBe('heap-limit-far-below-container')
+        expect(verdicts()).toEqual(['heap-limit-exceeds-container', 'heap-limit-far-below-container'])
+        writeFileSync(max, 'max\n')
+        await new Promise((r) => setTimeout(r, 400))
+        expect(verdicts()).toEqual(['heap-limit-exceeds-container', 'heap-limit-far-below-container', 'no-container-limit'])
+      } finally {
+        await kit.stop()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
