@@ -23,18 +23,21 @@ export class EventBus<E extends { [K in keyof E]: unknown[] }> {
 
   constructor(private readonly logger: OomkitLogger) {}
 
+  /** Adds a listener. */
   on<K extends keyof E>(event: K, listener: (...args: E[K]) => void): void {
     const list = this.#listeners.get(event) ?? []
     list.push(listener as unknown as Listener)
     this.#listeners.set(event, list)
   }
 
+  /** Removes a listener (the first registration of it). */
   off<K extends keyof E>(event: K, listener: (...args: E[K]) => void): void {
     const list = this.#listeners.get(event)
     const i = list?.indexOf(listener as unknown as Listener) ?? -1
     if (list !== undefined && i >= 0) list.splice(i, 1)
   }
 
+  /** Calls every listener in order; one that throws is logged and the rest still run. */
   emit<K extends keyof E>(event: K, ...args: E[K]): void {
     for (const listener of [...(this.#listeners.get(event) ?? [])]) {
       try {
@@ -45,6 +48,7 @@ export class EventBus<E extends { [K in keyof E]: unknown[] }> {
     }
   }
 
+  /** Drops every listener (at stop). */
   clear(): void {
     this.#listeners.clear()
   }

@@ -72,18 +72,22 @@ export class MemoryCore {
     return { reading, budget: this.#budget }
   }
 
+  /** Stops the GC observer. */
   stop(): void {
     this.#gc.stop()
   }
 
+  /** The newest sample (taking one when there is none yet). */
   latest(): Reading {
     return this.sampler.latest()
   }
 
+  /** A fresh reading, not recorded in the history. */
   read(): Reading {
     return this.sampler.read()
   }
 
+  /** The container's memory now, or null without a memory cgroup. */
   readContainer(): ContainerMemory | null {
     return this.sampler.readContainer()
   }
@@ -94,6 +98,7 @@ export class MemoryCore {
     return loc === null ? null : readKernelSignals(loc)
   }
 
+  /** The history ring, oldest first. */
   history(): readonly Sample[] {
     return this.sampler.history.toArray()
   }

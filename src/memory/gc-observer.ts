@@ -19,6 +19,7 @@ export interface GcState {
  * an upper bound of the live set, close enough for trends.
  */
 export class GcObserver {
+  /** What it has seen so far; updated in place after each major GC. */
   readonly state: GcState = { liveAfterGcBytes: null, lastMajorGcAt: null, majorGcCount: 0, majorGcMs: 0 }
   #observer: PerformanceObserver | null = null
   readonly #onMajor: ((liveBytes: number, at: number) => void) | undefined
@@ -27,6 +28,7 @@ export class GcObserver {
     this.#onMajor = onMajor
   }
 
+  /** Starts observing `gc` entries (idempotent). */
   start(): void {
     if (this.#observer !== null) return
     const observer = new PerformanceObserver(function onGcEntries(list) {
@@ -53,6 +55,7 @@ export class GcObserver {
     this.#observer = observer
   }
 
+  /** Stops observing (idempotent). */
   stop(): void {
     this.#observer?.disconnect()
     this.#observer = null

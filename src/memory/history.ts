@@ -17,6 +17,7 @@ export class Ring<T> {
     return this.#size
   }
 
+  /** Appends an item, dropping the oldest once full. */
   push(item: T): void {
     this.#items[this.#next] = item
     this.#next = (this.#next + 1) % this.capacity
@@ -37,6 +38,7 @@ export class Ring<T> {
     return out
   }
 
+  /** Empties the ring. */
   clear(): void {
     this.#items.fill(undefined)
     this.#next = 0

@@ -31,6 +31,7 @@ export interface Reading {
  * sampler itself holds no handle, so it can be driven by tests with an injected clock.
  */
 export class Sampler {
+  /** The bounded history of samples, oldest first. */
   readonly history: Ring<Sample>
   #last: Reading | null = null
 

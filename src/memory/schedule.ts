@@ -31,11 +31,13 @@ export class SamplingSchedule {
     return [...this.#reasons]
   }
 
+  /** Starts the timer at the interval in force. */
   start(): void {
     this.#running = true
     this.#arm()
   }
 
+  /** Stops the timer and forgets every fast request. */
   stop(): void {
     this.#running = false
     if (this.#timer !== null) clearInterval(this.#timer)

@@ -16,8 +16,11 @@ interface Series {
  * (no limit, unreadable file, failed collector) is absent, never a misleading 0.
  */
 export class MetricFamily<T> {
+  /** How prom-client's cluster aggregator merges this family across workers. */
   readonly aggregator = 'sum'
+  /** The `# HELP` text. */
   readonly help: string
+  /** The `# TYPE`: gauge, counter or histogram. */
   readonly type: FamilySpec<T>['type']
 
   constructor(
@@ -29,6 +32,7 @@ export class MetricFamily<T> {
     this.type = spec.type
   }
 
+  /** The family's series for this scrape (prom-client calls it); none when the collector failed. */
   async get(): Promise<{ name: string; help: string; type: string; values: Series[]; aggregator: string }> {
     const source = await this.guard.collect()
     let values: Series[] = []

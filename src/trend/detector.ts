@@ -134,6 +134,7 @@ export class TrendDetector {
     this.#committed.push(input.t, input.heapTotal)
   }
 
+  /** Forgets every point (at stop). */
   clear(): void {
     for (const s of Object.values(this.#series)) s.clear()
     this.#committed.clear()

@@ -13,6 +13,7 @@ export class Series {
     readonly windowMs: number,
   ) {}
 
+  /** Adds a point (ignored when not after the newest, or not finite). */
   push(t: number, v: number): void {
     if (!Number.isFinite(v)) return
     const last = this.#points.at(-1)
@@ -29,14 +30,17 @@ export class Series {
     }
   }
 
+  /** The points kept, oldest first. */
   get points(): readonly Point[] {
     return this.#points
   }
 
+  /** The newest point. */
   get latest(): Point | undefined {
     return this.#points.at(-1)
   }
 
+  /** Forgets every point. */
   clear(): void {
     this.#points = []
   }
