@@ -35,8 +35,11 @@ Try:
   curl -s '${dbg}/debug/memory/top?limit=5'; echo           # where the live memory was allocated
   curl -s -o heap.pb.gz ${dbg}/debug/pprof/heap             # pprof: go tool pprof -top heap.pb.gz
   curl -sI ${dbg}/debug/heap                                # would a heap snapshot be safe now?
+  curl -s ${dbg}/debug/memory | jq .trend                   # growth, leak suspicion, time to the limit
+  curl -s '${dbg}/debug/memory/top?growth=1&limit=5'; echo  # the allocation sites that grow
 
-Make it leak, then look again:
+Make it leak, then look again (a steady leak is suspected within a few minutes):
+  while sleep 1; do curl -s '${app_}/leak/cache?n=2000' >/dev/null; done
   for i in $(seq 50); do curl -s '${app_}/leak/cache?n=5000' >/dev/null; done
   for i in $(seq 50); do curl -s '${app_}/leak/array?n=5000' >/dev/null; done
   for i in $(seq 50); do curl -s '${app_}/bounded?n=5000' >/dev/null; done   # stays flat
@@ -53,6 +56,13 @@ const timer = setInterval(() => {
   )
   const top = r.profile?.topSites?.[0]
   if (top !== undefined) console.log(`[oomkit] top allocation site: ${top.function} ${top.file}:${top.line} holds ${mib(top.bytes)} (${top.count} objects)`)
+  const t = r.trend
+  if (t !== null) {
+    const growing = t.growing === null ? 'nothing grows' : `${t.growing} grows ${mib((t.signals[t.growing].bytesPerSecond ?? 0) * 60)}/min`
+    const limit = t.secondsToLimit === null ? '' : `, the ${t.limit} limit in ${Math.round(t.secondsToLimit / 60)} min`
+    const site = t.growingSites[0] === undefined ? '' : `; fastest growing: ${t.growingSites[0].function} ${t.growingSites[0].file}:${t.growingSites[0].line}`
+    console.log(`[oomkit] trend: ${growing}${limit}${t.leakSuspected ? ' — LEAK SUSPECTED' : ''}${site}`)
+  }
   if (r.snapshot !== null) console.log(`[oomkit] heap snapshot now: ${r.snapshot.possible ? 'possible' : `refused (${r.snapshot.reason})`}, needs ~${mib(r.snapshot.neededBytes)}, headroom ${mib(r.snapshot.headroomBytes)}`)
 }, 10_000)
 timer.unref()
