@@ -62,6 +62,9 @@ function lastWords(ctx: CapabilityContext<ResolvedLastWordsOptions>): Capability
     onCaptured: (at) => marker?.captured(at),
   }, () => dir)
   const onCritical = (_fields: MemoryFields): void => void capture.capture('critical')
+  // Subscribed now, not at start: before any listener of the app, whenever the app subscribes
+  // (one that exits or kills the process on 'critical' must not cut the last words short).
+  events.on('critical', onCritical)
   const record = (reading: Reading, force: boolean): void => {
     const c = reading.container
     marker?.record({
@@ -95,7 +98,6 @@ function lastWords(ctx: CapabilityContext<ResolvedLastWordsOptions>): Capability
       } catch (err) {
         logger.warn({ err, dir: core.diagnosticsDir }, `oomkit last words write no files: ${privateDirReason(err)}; the synchronous line is still written`)
       }
-      events.on('critical', onCritical)
       if (dir === null) return
       const arming = armFatalReport(dir)
       fatalClaimed = arming.claimed
