@@ -140,6 +140,7 @@ export function crashMessage(c: PreviousCrash): string {
     ? `top growing sites: ${growing.slice(0, 3).map((s) => `${siteName(s)} +${rate(s.growthBytesPerSecond)}`).join(', ')}`
     : c.topSites.length > 0 ? `top allocation sites: ${c.topSites.slice(0, 3).map((s) => `${siteName(s)} ${mib(s.bytes)}`).join(', ')}` : 'no allocation sites recorded'
   const when = c.diedAtBasis === 'fatal-report' ? `at ${c.diedAt}` : `after ${c.diedAt} (last seen)`
-  const heap = c.cause === 'heap' ? `V8 old generation ${mib(c.heapUsedBytes)} of ${mib(c.heapLimitBytes)}` : `working set ${mib(c.workingSetBytes)} of ${mib(c.limitBytes)}`
+  const container = `working set ${mib(c.workingSetBytes)} of ${c.limitBytes === null ? 'no limit' : mib(c.limitBytes)}`
+  const heap = c.cause === 'heap' ? `V8 old generation ${mib(c.heapUsedBytes)} of ${mib(c.heapLimitBytes)}, ${container}` : container
   return `oomkit: the previous instance (pid ${c.pid}, started ${c.startedAt}) ${CAUSES[c.cause]} ${when}: ${heap}, growing ${rate(c.growthBytesPerSecond)}; ${sites}; files in ${c.dir}`
 }

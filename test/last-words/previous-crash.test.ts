@@ -179,6 +179,6 @@ describe('the warn line', () => {
     expect(msg).toBe(`oomkit: the previous instance (pid ${pid}, started ${new Date(T0).toISOString()}) was killed at the container memory limit (OOM kill) after ${new Date(T0 + 51_000).toISOString()} (last seen): `
       + `working set 244.0 MiB of 256.0 MiB, growing 4.20 MB/s; top growing sites: leakyHandler (/app/server.js:48) +4.00 MB/s; files in ${dir}`)
     const heap = deadRun({ marker: marker(pid), lastWords: [summary(pid, 'heap-near', T0 + 51_000, { growingSites: [] })], nodeReport: { at: T0 + 52_000, ...HEAP_OOM } })
-    expect(crashMessage(crashOf(heap)!)).toMatch(/ran out of V8 heap \(JavaScript heap out of memory\) at \S+: V8 old generation 208\.0 MiB of 268\.0 MiB, growing 4\.00 MB\/s; top allocation sites: leakyHandler \(\/app\/server\.js:48\) 200\.0 MiB; files in /)
+    expect(crashMessage(crashOf(heap)!)).toMatch(/ran out of V8 heap \(JavaScript heap out of memory\) at \S+: V8 old generation 208\.0 MiB of 268\.0 MiB, working set 244\.0 MiB of 256\.0 MiB, growing 4\.00 MB\/s; top allocation sites: leakyHandler \(\/app\/server\.js:48\) 200\.0 MiB; files in /)
   })
 })
