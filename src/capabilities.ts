@@ -2,6 +2,7 @@ import type { AnyCapabilityDefinition } from './capability.js'
 import { heapProfileCapability } from './heap/profile/index.js'
 import { snapshotCapability } from './heap/snapshot/index.js'
 import { trendCapability } from './trend/index.js'
+import { lastWordsCapability } from './last-words/index.js'
 
 /**
  * Every capability, in start order (they stop in reverse). Adding one is one line here; its
@@ -11,4 +12,5 @@ export const CAPABILITIES: readonly AnyCapabilityDefinition[] = [
   heapProfileCapability,
   snapshotCapability,
   trendCapability,
+  lastWordsCapability,
 ]

@@ -20,6 +20,7 @@ export type { HeapProfileOptions, HeapProfileSection, HeapProfilerBackend, TopSi
 export type { Budget, BudgetVerdict } from './memory/budget.js'
 export { SNAPSHOT_OUTCOMES, type SnapshotOptions, type SnapshotOutcome, type SnapshotStatus } from './heap/snapshot/index.js'
 export type { Sample, ProcessMemory, HeapSpace } from './memory/sampler.js'
+export type { CaptureTrigger, CrashCause, LastWordsOptions, LastWordsSites, LastWordsSummary, PreviousCrash } from './last-words/index.js'
 export type { ContainerMemory, MemoryPressure, PressureLine, CgroupLocation } from './container/index.js'
 
 /**

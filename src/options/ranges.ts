@@ -20,6 +20,9 @@ export const RANGES = Object.freeze({
   'heapProfile.stackDepth': { min: 1, max: 512 },
   'snapshot.cooldownMs': { min: 0, max: 86_400_000 },
   'trend.windowMs': { min: 60_000, max: 86_400_000 },
+  'lastWords.maxCaptures': { min: 0, max: 100 },
+  'lastWords.maxFiles': { min: 6, max: 10_000 },
+  'lastWords.maxBytes': { min: 1_048_576, max: 4_294_967_296 },
 } satisfies Record<string, IntRange>)
 
 /** The name of a row of {@link RANGES}. */
