@@ -84,6 +84,7 @@ function removeLiveMarkers(): void {
  * leaves the previous version whole.
  */
 export class RunMarkerFile {
+  /** Where the marker file is. */
   readonly path: string
   #marker: RunMarker
   #lastWrite = 0
@@ -97,6 +98,7 @@ export class RunMarkerFile {
     this.#marker = marker
   }
 
+  /** The marker as last written. */
   get marker(): RunMarker {
     return this.#marker
   }

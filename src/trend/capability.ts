@@ -54,6 +54,7 @@ export const trendCapability = defineCapability({
     let verdictAt = Number.NEGATIVE_INFINITY
     let suspectedSince: number | null = null
     let boundedBytes = 0
+    let containerLimit: number | null = null
 
     const growingSites = (): readonly GrowthSite[] => (verdict.growing === 'heap' ? (shared.heapProfile?.growingSites(10) ?? []) : [])
     const section = (): TrendSection => ({
@@ -79,7 +80,10 @@ export const trendCapability = defineCapability({
       const kind = s.growing ?? 'heap'
       const rate = s.signals[kind].bytesPerSecond ?? 0
       logger.warn(
-        { growing: s.growing, bytesPerSecond: rate, secondsToLimit: s.secondsToLimit, limit: s.limit, growingSites: s.growingSites.slice(0, 5), evidenceSeconds: s.evidenceSeconds },
+        {
+          growing: s.growing, bytesPerSecond: rate, secondsToLimit: s.secondsToLimit, limit: s.limit, growingSites: s.growingSites.slice(0, 5), evidenceSeconds: s.evidenceSeconds,
+          workingSet: s.signals.workingSet.latestBytes, containerLimit: containerLimit, utilization: containerLimit === null || s.signals.workingSet.latestBytes === null ? null : s.signals.workingSet.latestBytes / containerLimit,
+        },
         `memory leak suspected: ${trendSentence(kind, rate, s.secondsToLimit, s.limit)}${s.growingSites[0] === undefined ? '' : `; fastest growing: ${s.growingSites[0].function} ${s.growingSites[0].file}:${s.growingSites[0].line}`}`,
       )
       events.emit('leak', s)
@@ -93,6 +97,7 @@ export const trendCapability = defineCapability({
       },
       onSample(reading) {
         const c = reading.container
+        containerLimit = c?.limitBytes ?? null
         detector.addSample({
           t: reading.t,
           heapTotal: reading.process.heapTotal,

@@ -38,6 +38,8 @@ interface DrillRun {
   readonly diag: string
   readonly service: ChildRun
   readonly exit: ChildExit
+  /** When the test saw the service die (epoch ms). */
+  readonly diedAt: number
   readonly oomKillsBefore: number
   readonly oomKillsAfter: number
   /** The same service started again in the same cgroup and diagnosticsDir, in `restart` mode. */
@@ -53,7 +55,8 @@ interface DrillSpec {
 }
 
 const DRILLS = {
-  container: { name: 'container', nodeArgs: [], env: { LEAK_MB_PER_S: '4', SAMPLE_INTERVAL_MS: '500' } },
+  // The periodic memory line every second: the trend assertions read the forecast from it.
+  container: { name: 'container', nodeArgs: [], env: { LEAK_MB_PER_S: '4', SAMPLE_INTERVAL_MS: '500', LOG_INTERVAL_MS: '1000' } },
   heap: { name: 'heap', nodeArgs: ['--max-old-space-size=64'], env: { LEAK_MB_PER_S: '4', SAMPLE_INTERVAL_MS: '500' } },
 } satisfies Record<string, DrillSpec>
 
@@ -85,10 +88,11 @@ async function runOnce(spec: DrillSpec, index: number): Promise<DrillRun> {
   const oomKillsBefore = oomKills(cgroup)
   const service = startChild(cgroup.spawnNode([...spec.nodeArgs, SERVICE], { env }))
   const exit = await untilExit(service, DIE_WITHIN_MS)
+  const diedAt = Date.now()
   const oomKillsAfter = oomKills(cgroup)
   const restart = startChild(cgroup.spawnNode([SERVICE], { env: { ...env, MODE: 'restart', LEAK_MB_PER_S: '0' } }))
   const restartExit = await untilExit(restart, 30_000)
-  return { index, cgroup, diag, service, exit, oomKillsBefore, oomKillsAfter, restart, restartExit }
+  return { index, cgroup, diag, service, exit, diedAt, oomKillsBefore, oomKillsAfter, restart, restartExit }
 }
 
 const available = memoryCgroupsAvailable()
@@ -116,6 +120,38 @@ const crashOf = (r: DrillRun): PreviousCrash | null => (r.restart.find('restart 
 const label = (r: DrillRun): string => `run ${r.index}: exit ${JSON.stringify(r.exit)}, stderr ${r.service.stderr.slice(-1500)}`
 
 describe.runIf(available)('the OOM drill: a leak in a 256 MiB cgroup, killed by the kernel', () => {
+  it('the start line warns that the V8 heap limit exceeds the container limit, in 5 runs out of 5', () => {
+    for (const r of container) {
+      const budget = r.service.lines.filter((l) => l.verdict !== undefined)
+      expect(budget[0], label(r)).toMatchObject({ level: 40, verdict: 'heap-limit-exceeds-container', limit: LIMIT })
+      expect(budget[0]!.msg).toContain('exceeds the container limit 256 MiB')
+    }
+  })
+
+  it('a leak is suspected, with leakyHandler among the top growing sites, before the working set reaches 70% of the limit, in 5 runs out of 5', () => {
+    for (const r of container) {
+      const [warn] = r.service.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('memory leak suspected'))
+      expect(warn, label(r)).toBeDefined()
+      expect(warn!.utilization as number, label(r)).toBeLessThan(0.7)
+      const sites = (warn!.growingSites as { function: string }[]).map((s) => s.function)
+      expect(sites.slice(0, 3), label(r)).toContain('leakyHandler')
+      expect(warn!.msg).toContain('leakyHandler')
+    }
+  })
+
+  it('the forecast made at 50% utilization is within ±30% of the measured time to the kill, in 5 runs out of 5', () => {
+    for (const r of container) {
+      const at50 = r.service.lines.find((l) => l.msg === 'memory' && (l.utilization as number) >= 0.5 && typeof l.secondsToLimit === 'number')
+      expect(at50, label(r)).toBeDefined()
+      expect(at50!.limitKind).toBe('container')
+      const measured = (r.diedAt - (at50!.time as number)) / 1000
+      const forecast = at50!.secondsToLimit as number
+      console.info(`drill run ${r.index}: at ${((at50!.utilization as number) * 100).toFixed(0)}% the forecast said ${forecast} s to the limit; the kill came ${measured.toFixed(1)} s later`)
+      expect(forecast, label(r)).toBeGreaterThanOrEqual(measured * 0.7)
+      expect(forecast, label(r)).toBeLessThanOrEqual(measured * 1.3)
+    }
+  })
+
   it('the kernel kills it (SIGKILL, exit 137) and the cgroup counts the OOM kill, in 5 runs out of 5', () => {
     expect(container).toHaveLength(RUNS)
     for (const r of container) {
