@@ -57,7 +57,7 @@ describe.runIf(memoryCgroupsAvailable())('heap snapshot guard in a real memory c
     const cg = MemoryCgroup.create('oomkit-snapshot')
     cgroups.push(cg)
     const diag = tempDir('cgroup-diag')
-    const child = cg.spawnNode([CHILD, '150', diag])
+    const child = cg.spawnNode(['--expose-gc', CHILD, '150', diag])
     const info = await ready(child)
     expect(info.heapUsed).toBeGreaterThan(150e6)
     // Room for the process as it is plus 300 MiB: far less than a 150 MB small-object heap's snapshot.
@@ -91,7 +91,7 @@ describe.runIf(memoryCgroupsAvailable())('heap snapshot guard in a real memory c
     cgroups.push(cg)
     cg.setLimit(4096 * MiB)
     const diag = tempDir('cgroup-diag')
-    const child = cg.spawnNode([CHILD, '40', diag])
+    const child = cg.spawnNode(['--expose-gc', CHILD, '40', diag])
     const info = await ready(child)
 
     const r = await get(`${info.url}/debug/heap`, { headers: { 'accept-encoding': 'gzip' } })
