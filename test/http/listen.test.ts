@@ -281,7 +281,11 @@ describe('server limits and timeouts', () => {
       methods: ['GET'],
       kind: 'debug',
       async handle({ res }) {
-        await new Promise((resolve) => setTimeout(resolve, 100))
+        // Answers only once the client is gone (or after 5 s): no race with a stalled worker.
+        await new Promise((resolve) => {
+          res.once('close', resolve)
+          setTimeout(resolve, 5000).unref()
+        })
         if (!res.destroyed) res.end('late')
       },
     })
@@ -291,7 +295,7 @@ describe('server limits and timeouts', () => {
     socket.write('GET /debug/test-slow HTTP/1.1\r\nHost: localhost\r\n\r\n')
     await new Promise((resolve) => setTimeout(resolve, 20))
     socket.destroy()
-    await new Promise((resolve) => setTimeout(resolve, 150))
+    for (let i = 0; i < 100 && t.audits().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
     expect(t.audits().at(-1)).toMatchObject({ route: '/debug/test-slow', outcome: 'aborted' })
     expect((await send(port, { path: '/debug/memory' })).status).toBe(200)
   })
