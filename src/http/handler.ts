@@ -30,6 +30,30 @@ export interface HandlerDeps {
   readonly logger: OomkitLogger
 }
 
+/**
+ * Statuses the HTTP server itself wrote in oomkit's place: a request whose headers were fine but
+ * whose body it could not parse reaches the handler first, then the parser fails, the server
+ * answers (400, 408, 413) and destroys the socket. Weak: nothing outlives the response.
+ */
+const serverAnswers = new WeakMap<ServerResponse, number>()
+
+/** Records that the HTTP server answered `res`'s request with `status` itself (oomkit's server does, in `clientError`). */
+export function recordServerAnswer(res: ServerResponse, status: number): void {
+  if (!res.headersSent) serverAnswers.set(res, status)
+}
+
+/**
+ * What node's own `clientError` handling answers for an error it destroys the socket with: a
+ * parser error (`HPE_*`) or a request timeout; null for the socket's own errors (a reset), after
+ * which nothing can be written.
+ */
+export function clientErrorStatus(code: string | undefined): number | null {
+  if (code === 'HPE_HEADER_OVERFLOW') return 431
+  if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') return 413
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408
+  return code?.startsWith('HPE_') === true ? 400 : null
+}
+
 const TOKEN_HELP = 'set a token: OOMKIT_TOKEN=<secret> with oomkit/register, listen({ token }), or oomkitExpress(kit, { token }); then send "Authorization: Bearer <secret>"'
 
 /**
@@ -42,6 +66,8 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Oomki
   const serveMetrics = options.metrics ?? true
 
   return function oomkitHandler(req, res, next) {
+    // Read now: once the client has gone, the socket no longer says whose it was.
+    const remoteAddress = req.socket.remoteAddress ?? null
     const path = canonicalize(req.url ?? '/')
     const territory = path === null ? 'other' : territoryOf(path.canonical)
     if (territory === 'other' || (territory === 'metrics' && !serveMetrics)) {
@@ -60,8 +86,23 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Oomki
 
     if (territory === 'debug') {
       setDebugHeaders(res)
+      const socket = req.socket
+      // The app's server (node's default clientError handling) answers a body it cannot parse in
+      // oomkit's place, then destroys the socket with the parser's error: just before 'close'.
+      function noteServerAnswer(err: NodeJS.ErrnoException): void {
+        const status = clientErrorStatus(err.code)
+        if (status !== null) recordServerAnswer(res, status)
+      }
+      socket.on('error', noteServerAnswer)
       res.once('close', function auditOnClose() {
-        auditRequest(deps.logger, { req, route: auditName, method, status: res.statusCode, finished: res.writableEnded, started, extra: audit })
+        socket.off('error', noteServerAnswer)
+        // A response oomkit never started was not cut off when the server answered instead: the
+        // request was bad. Without either, the client left before any answer: no status at all.
+        const answered = res.headersSent ? undefined : serverAnswers.get(res)
+        if (answered !== undefined) audit.outcome = 'bad-request'
+        const status = res.headersSent ? res.statusCode : (answered ?? null)
+        const finished = res.writableEnded || answered !== undefined
+        auditRequest(deps.logger, { remoteAddress, route: auditName, method, status, finished, started, extra: audit })
       })
     }
 
