@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs'
 import { once } from 'node:events'
+import type { IncomingMessage } from 'node:http'
 import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
 import { sendError } from '../http/respond.js'
@@ -10,6 +11,9 @@ import { SnapshotWriteError, type WrittenSnapshot, removeQuietly, writeSnapshotF
 
 /** How pipeline fails when the client goes away mid-download. */
 const CLIENT_GONE = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE', 'ERR_STREAM_DESTROYED'])
+
+/** The most of a request body this route reads before refusing it: a POST here carries nothing it uses. */
+const MAX_BODY_BYTES = 16 * 1024
 
 /** Whether `Accept-Encoding` accepts gzip (`gzip` or `x-gzip` with a non-zero q). */
 export function acceptsGzip(header: string | undefined): boolean {
@@ -46,10 +50,21 @@ export function snapshotRoute(guard: SnapshotGuard): Route {
 }
 
 async function handleSnapshot(guard: SnapshotGuard, ctx: RouteContext): Promise<void> {
-  const { res, method, audit } = ctx
+  const { req, res, method, audit } = ctx
   const force = flagParam(ctx.query, 'force')
   if (force) audit.forced = true
   const head = method === 'HEAD'
+  const arrival = await requestArrival(req, MAX_BODY_BYTES)
+  // The client left, or the server answered a body it could not parse (its 400 is what the client
+  // got, and what the audit line says): nothing is weighed, counted or taken for it.
+  if (arrival === 'failed' || res.destroyed) return
+  if (arrival === 'too-large') {
+    audit.outcome = 'bad-request'
+    // The rest of the body is never read: the connection cannot carry another request.
+    res.setHeader('Connection', 'close')
+    sendError(res, 'OOMKIT_BAD_REQUEST', `${method.slice(0, 20)} /debug/heap takes no body; this one is over ${MAX_BODY_BYTES} bytes`, {}, head)
+    return
+  }
   const a = head ? guard.assess(force, true) : guard.acquire(force)
   // forced says what was asked; overridden, that a refusal was really set aside.
   if (a.overridden) audit.overridden = true
@@ -71,14 +86,60 @@ async function handleSnapshot(guard: SnapshotGuard, ctx: RouteContext): Promise<
     res.end()
     return
   }
-  // A POST body means nothing here; drain it so the connection stays usable.
-  if (method === 'POST') ctx.req.resume()
   try {
     const written = take(guard, ctx, a, force)
     if (written !== null) await send(guard, ctx, written)
   } finally {
     guard.release()
   }
+}
+
+/** How much of a request arrived: all of it, not all of it (the client left, the parser failed), or a body over the limit. */
+type Arrival = 'complete' | 'failed' | 'too-large'
+
+/**
+ * Resolves once the whole request has arrived, its body (at most `limit` bytes) read and dropped.
+ * Until then nothing may be taken: node runs the handler once the headers are in, and a body it
+ * cannot parse (an unknown transfer coding, a bad chunk size, a bare LF) gets the server's 400
+ * afterwards, so a snapshot taken at once would block the event loop and start the cooldown for
+ * a download nobody gets.
+ */
+function requestArrival(req: IncomingMessage, limit: number): Promise<Arrival> {
+  // A body parser in front of oomkit (Express) may have read it already.
+  if (req.readableEnded) return Promise.resolve('complete')
+  if (req.destroyed) return Promise.resolve('failed')
+  if (Number(req.headers['content-length']) > limit) return Promise.resolve('too-large')
+  return new Promise((resolve) => {
+    let bytes = 0
+    function settle(arrival: Arrival): void {
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.off('error', onFailed)
+      req.off('close', onClose)
+      resolve(arrival)
+    }
+    function onData(chunk: Buffer): void {
+      bytes += chunk.length
+      if (bytes <= limit) return
+      req.pause()
+      settle('too-large')
+    }
+    function onEnd(): void {
+      settle('complete')
+    }
+    // With a listener, node reports an aborted request as an error (ECONNRESET "aborted").
+    function onFailed(): void {
+      settle('failed')
+    }
+    function onClose(): void {
+      settle(req.complete && req.readableEnded ? 'complete' : 'failed')
+    }
+    req.on('data', onData)
+    req.on('end', onEnd)
+    req.on('error', onFailed)
+    req.on('close', onClose)
+    req.resume()
+  })
 }
 
 /** Writes the snapshot (the event loop stops here), or answers the failure and returns null. */
