@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs'
-import { once } from 'node:events'
+import { type ReadStream, createReadStream } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
@@ -197,12 +196,24 @@ async function send(guard: SnapshotGuard, ctx: RouteContext, written: WrittenSna
     const aborted = CLIENT_GONE.has((err as NodeJS.ErrnoException).code ?? '')
     guard.count(aborted ? 'aborted' : 'error')
     audit.outcome = aborted ? 'aborted' : 'error'
-    if (!aborted) guard.deps.logger.error({ err }, 'heap snapshot download failed')
+    // A client that goes away is an outcome, not a failure of oomkit's.
+    if (aborted) guard.deps.logger.info({}, 'heap snapshot download aborted by the client')
+    else guard.deps.logger.error({ err }, 'heap snapshot download failed')
     res.destroy()
   } finally {
-    if (!file.closed) {
-      file.destroy()
-      await once(file, 'close')
-    }
+    await closed(file)
   }
+}
+
+/**
+ * Resolves once the file's descriptor is closed. Never rejects: after a failed pipeline the stream
+ * still emits that same failure ('error', then 'close'), and a client abort is no error here.
+ */
+function closed(file: ReadStream): Promise<void> {
+  if (file.closed) return Promise.resolve()
+  return new Promise((resolve) => {
+    file.on('error', function alreadyHandled() {})
+    file.once('close', () => resolve())
+    file.destroy()
+  })
 }
