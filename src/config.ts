@@ -41,7 +41,7 @@ export interface OomkitOptions {
   collectorTimeoutMs?: number
   /** The always-on sampling heap profiler, or false to turn it off. @default { intervalBytes: 524288 } */
   heapProfile?: HeapProfileOptions | false
-  /** The guarded heap snapshot route, or false to turn `/debug/heap` off. @default { cooldownMs: 60000, allowTmpfs: false } */
+  /** The guarded heap snapshot route, or false to turn `/debug/heap` off. @default { cooldownMs: 60000, allowTmpfs: false, idleTimeoutMs: 30000 } */
   snapshot?: SnapshotOptions | false
 }
 
@@ -59,6 +59,14 @@ export interface SnapshotOptions {
   cooldownMs?: number
   /** Allow the temp file on tmpfs, whose pages count against the container's memory limit. @default false */
   allowTmpfs?: boolean
+  /**
+   * How long a download may go without the client accepting any bytes, in ms (1000 to 600,000),
+   * before it is cut off: a stalled client would otherwise hold the one-at-a-time slot and the
+   * deleted temp file's disk space for as long as it likes. Only a lack of progress counts; a slow
+   * client that keeps reading is never cut off. Not under a second: one TCP retransmission can
+   * pause a healthy client that long. @default 30000
+   */
+  idleTimeoutMs?: number
 }
 
 /** Options after defaults are applied; frozen. */
@@ -94,14 +102,14 @@ export const DEFAULTS = Object.freeze({
   defaultMetrics: true,
   collectorTimeoutMs: 500,
   heapProfile: Object.freeze({ intervalBytes: 524_288, stackDepth: 64 }),
-  snapshot: Object.freeze({ cooldownMs: 60_000, allowTmpfs: false }),
+  snapshot: Object.freeze({ cooldownMs: 60_000, allowTmpfs: false, idleTimeoutMs: 30_000 }),
 })
 
 const KNOWN = new Set<string>([
   'logger', 'registry', ...Object.keys(DEFAULTS),
 ])
 const HEAP_PROFILE_KEYS = new Set(['intervalBytes', 'stackDepth'])
-const SNAPSHOT_KEYS = new Set(['cooldownMs', 'allowTmpfs'])
+const SNAPSHOT_KEYS = new Set(['cooldownMs', 'allowTmpfs', 'idleTimeoutMs'])
 
 function heapProfileOption(value: unknown): ResolvedOptions['heapProfile'] {
   if (value === undefined) return DEFAULTS.heapProfile
@@ -120,6 +128,7 @@ function snapshotOption(value: unknown): ResolvedOptions['snapshot'] {
   return Object.freeze({
     cooldownMs: intOption('snapshot.cooldownMs', o.cooldownMs, DEFAULTS.snapshot.cooldownMs, 0, 86_400_000),
     allowTmpfs: boolOption('snapshot.allowTmpfs', o.allowTmpfs, DEFAULTS.snapshot.allowTmpfs),
+    idleTimeoutMs: intOption('snapshot.idleTimeoutMs', o.idleTimeoutMs, DEFAULTS.snapshot.idleTimeoutMs, 1000, 600_000),
   })
 }
 

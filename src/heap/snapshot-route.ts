@@ -1,5 +1,5 @@
 import { type ReadStream, createReadStream } from 'node:fs'
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
 import { sendError } from '../http/respond.js'
@@ -13,6 +13,13 @@ const CLIENT_GONE = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE'
 
 /** The most of a request body this route reads before refusing it: a POST here carries nothing it uses. */
 const MAX_BODY_BYTES = 16 * 1024
+
+/**
+ * Chunks the file is read in. A backpressured response only says it took more ('drain') once a
+ * whole chunk has gone to the kernel: this is the grain in which a slow client's progress is seen
+ * (64 KiB per idleTimeoutMs, 2 KiB/s at the default, is the slowest that counts as reading).
+ */
+const CHUNK_BYTES = 64 * 1024
 
 /** Whether `Accept-Encoding` accepts gzip (`gzip` or `x-gzip` with a non-zero q). */
 export function acceptsGzip(header: string | undefined): boolean {
@@ -175,7 +182,8 @@ function take(guard: SnapshotGuard, ctx: RouteContext, a: SnapshotAssessment, fo
 /** Streams the file with backpressure; it is unlinked first, so nothing outlives the download. */
 async function send(guard: SnapshotGuard, ctx: RouteContext, written: WrittenSnapshot): Promise<void> {
   const { req, res, audit } = ctx
-  const file = createReadStream(written.path, { fd: written.fd, highWaterMark: 256 * 1024 })
+  const { logger } = guard.deps
+  const file = createReadStream(written.path, { fd: written.fd, highWaterMark: CHUNK_BYTES })
   // The open descriptor keeps the data readable; a crash or an abort from here on leaves no file.
   removeQuietly(written.path)
   const gzip = acceptsGzip(req.headers['accept-encoding'])
@@ -187,21 +195,75 @@ async function send(guard: SnapshotGuard, ctx: RouteContext, written: WrittenSna
   res.setHeader('Vary', 'Accept-Encoding')
   if (gzip) res.setHeader('Content-Encoding', 'gzip')
   else res.setHeader('Content-Length', String(written.bytes))
+  let stalled = false
+  guard.downloadStarted()
+  const watch = watchProgress(res, guard.idleTimeoutMs, function clientTookMore() {
+    guard.downloadProgress()
+  }, function cutOffStalledDownload() {
+    // The client has taken nothing for idleTimeoutMs: it holds the slot and the deleted file's
+    // disk space for as long as it likes otherwise (a hung `curl | less`, a dead port-forward).
+    stalled = true
+    audit.stalled = true
+    res.destroy()
+  })
   try {
-    if (gzip) await pipeline(file, createGzip({ level: 1 }), res)
-    else await pipeline(file, res)
+    const zip = gzip ? createGzip({ level: 1 }) : null
+    const done = zip === null ? pipeline(file, res) : pipeline(file, zip, res)
+    // Attached once pipeline has started the flow, so it only watches it.
+    const last = zip ?? file
+    last.on('data', watch.progress)
+    await done
     guard.count('ok')
     audit.outcome = 'ok'
   } catch (err) {
-    const aborted = CLIENT_GONE.has((err as NodeJS.ErrnoException).code ?? '')
+    const aborted = stalled || CLIENT_GONE.has((err as NodeJS.ErrnoException).code ?? '')
     guard.count(aborted ? 'aborted' : 'error')
     audit.outcome = aborted ? 'aborted' : 'error'
     // A client that goes away is an outcome, not a failure of oomkit's.
-    if (aborted) guard.deps.logger.info({}, 'heap snapshot download aborted by the client')
-    else guard.deps.logger.error({ err }, 'heap snapshot download failed')
+    const idleTimeoutMs = guard.idleTimeoutMs
+    if (stalled) logger.info({ idleTimeoutMs }, `heap snapshot download cut off: the client accepted no bytes for ${idleTimeoutMs} ms`)
+    else if (aborted) logger.info({}, 'heap snapshot download aborted by the client')
+    else logger.error({ err }, 'heap snapshot download failed')
     res.destroy()
   } finally {
+    watch.stop()
     await closed(file)
+  }
+}
+
+/** What {@link watchProgress} returns. */
+interface ProgressWatch {
+  /** The client took more: restarts the idle clock. */
+  readonly progress: () => void
+  /** Stops the clock and the listener; call it on every way out. */
+  readonly stop: () => void
+}
+
+/**
+ * Calls `onStall` once the response has waited idleMs on the client without progress: no chunk
+ * handed to it and no 'drain' while it is backpressured (or while its last bytes wait after
+ * `end()`). Time alone never counts: a slow client that keeps reading keeps the download, and a
+ * pause on oomkit's side (the file, gzip) is not the client's. `onProgress` sees each sign of
+ * progress. The timer is unref'd.
+ */
+function watchProgress(res: ServerResponse, idleMs: number, onProgress: () => void, onStall: () => void): ProgressWatch {
+  const timer = setTimeout(function downloadIdle() {
+    const waitingOnClient = res.writableNeedDrain || (res.writableEnded && !res.writableFinished)
+    if (waitingOnClient) onStall()
+    else timer.refresh()
+  }, idleMs)
+  timer.unref()
+  function progress(): void {
+    timer.refresh()
+    onProgress()
+  }
+  res.on('drain', progress)
+  return {
+    progress,
+    stop() {
+      clearTimeout(timer)
+      res.off('drain', progress)
+    },
   }
 }
 
