@@ -3,7 +3,7 @@ import type { OomkitLogger } from '../config.js'
 import { OomkitError } from '../errors.js'
 import { auditRequest } from '../logging/audit.js'
 import { TokenCheck, isLoopbackHostHeader, readBearer } from './auth.js'
-import { canonicalize, territoryOf } from './paths.js'
+import { canonicalize, territoryOf, undecodableTerritory } from './paths.js'
 import { sendError, setDebugHeaders } from './respond.js'
 import { type Route, type RouteContext, allowedMethods } from './routes.js'
 
@@ -68,21 +68,23 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Oomki
   return function oomkitHandler(req, res, next) {
     // Read now: once the client has gone, the socket no longer says whose it was.
     const remoteAddress = req.socket.remoteAddress ?? null
-    const path = canonicalize(req.url ?? '/')
-    const territory = path === null ? 'other' : territoryOf(path.canonical)
+    const url = req.url ?? '/'
+    const path = canonicalize(url)
+    // A path that does not decode is still under /debug/ when its prefix says so: it gets the same
+    // headers, auth decision and audit line as every other spelling there, and then its 400.
+    const territory = path === null ? undecodableTerritory(url) : territoryOf(path.canonical)
     if (territory === 'other' || (territory === 'metrics' && !serveMetrics)) {
       if (next !== undefined) return next()
       if (path === null) return sendError(res, 'OOMKIT_BAD_REQUEST', 'The request path has invalid percent-encoding')
       return sendError(res, 'OOMKIT_NOT_FOUND', `No oomkit route at ${path.raw.slice(0, 200)}; try /debug/memory or /metrics`)
     }
-    if (path === null) return
 
     const started = process.hrtime.bigint()
     const method = (req.method ?? 'GET').toUpperCase()
     const head = method === 'HEAD'
     const audit: Record<string, unknown> = {}
-    const route = deps.routes().find((r) => r.path === path.canonical)
-    const auditName = route?.path ?? path.canonical
+    const route = path === null ? undefined : deps.routes().find((r) => r.path === path.canonical)
+    const auditName = route?.path ?? path?.canonical ?? url.split('?', 1)[0] ?? url
 
     if (territory === 'debug') {
       setDebugHeaders(res)
@@ -111,6 +113,10 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Oomki
       audit.outcome = 'denied'
       if (deny.code === 'OOMKIT_UNAUTHORIZED') res.setHeader('WWW-Authenticate', 'Bearer realm="oomkit"')
       return sendError(res, deny.code, deny.message, {}, head)
+    }
+    if (path === null) {
+      audit.outcome = 'bad-request'
+      return sendError(res, 'OOMKIT_BAD_REQUEST', 'The request path has invalid percent-encoding', {}, head)
     }
     // Every other spelling of a route (trailing slash, case, %2f, dot segments) ends here, after auth.
     if (route === undefined || path.raw !== route.path) {
