@@ -3,7 +3,7 @@ import type { OomkitLogger } from '../logging/logger.js'
 import { OomkitError } from '../errors.js'
 import { auditRequest } from '../logging/audit.js'
 import { TokenCheck, isLoopbackHostHeader, readBearer } from './auth.js'
-import { canonicalize, territoryOf } from './paths.js'
+import { canonicalize, territoryOf, undecodableTerritory } from './paths.js'
 import { sendError, setDebugHeaders } from './respond.js'
 import { type Route, type RouteContext, allowedMethods } from './routes.js'
 
@@ -30,6 +30,30 @@ export interface HandlerDeps {
   readonly logger: OomkitLogger
 }
 
+/**
+ * Statuses the HTTP server itself wrote in oomkit's place: a request whose headers were fine but
+ * whose body it could not parse reaches the handler first, then the parser fails, the server
+ * answers (400, 408, 413) and destroys the socket. Weak: nothing outlives the response.
+ */
+const serverAnswers = new WeakMap<ServerResponse, number>()
+
+/** Records that the HTTP server answered `res`'s request with `status` itself (oomkit's server does, in `clientError`). */
+export function recordServerAnswer(res: ServerResponse, status: number): void {
+  if (!res.headersSent) serverAnswers.set(res, status)
+}
+
+/**
+ * What node's own `clientError` handling answers for an error it destroys the socket with: a
+ * parser error (`HPE_*`) or a request timeout; null for the socket's own errors (a reset), after
+ * which nothing can be written.
+ */
+export function clientErrorStatus(code: string | undefined): number | null {
+  if (code === 'HPE_HEADER_OVERFLOW') return 431
+  if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') return 413
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408
+  return code?.startsWith('HPE_') === true ? 400 : null
+}
+
 const TOKEN_HELP = 'set a token: OOMKIT_TOKEN=<secret> with oomkit/register, listen({ token }), or oomkitExpress(kit, { token }); then send "Authorization: Bearer <secret>"'
 
 /**
@@ -42,26 +66,45 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Oomki
   const serveMetrics = options.metrics ?? true
 
   return function oomkitHandler(req, res, next) {
-    const path = canonicalize(req.url ?? '/')
-    const territory = path === null ? 'other' : territoryOf(path.canonical)
+    // Read now: once the client has gone, the socket no longer says whose it was.
+    const remoteAddress = req.socket.remoteAddress ?? null
+    const url = req.url ?? '/'
+    const path = canonicalize(url)
+    // A path that does not decode is still under /debug/ when its prefix says so: it gets the same
+    // headers, auth decision and audit line as every other spelling there, and then its 400.
+    const territory = path === null ? undecodableTerritory(url) : territoryOf(path.canonical)
     if (territory === 'other' || (territory === 'metrics' && !serveMetrics)) {
       if (next !== undefined) return next()
       if (path === null) return sendError(res, 'OOMKIT_BAD_REQUEST', 'The request path has invalid percent-encoding')
       return sendError(res, 'OOMKIT_NOT_FOUND', `No oomkit route at ${path.raw.slice(0, 200)}; try /debug/memory or /metrics`)
     }
-    if (path === null) return
 
     const started = process.hrtime.bigint()
     const method = (req.method ?? 'GET').toUpperCase()
     const head = method === 'HEAD'
     const audit: Record<string, unknown> = {}
-    const route = deps.routes().find((r) => r.path === path.canonical)
-    const auditName = route?.path ?? path.canonical
+    const route = path === null ? undefined : deps.routes().find((r) => r.path === path.canonical)
+    const auditName = route?.path ?? path?.canonical ?? url.split('?', 1)[0] ?? url
 
     if (territory === 'debug') {
       setDebugHeaders(res)
+      const socket = req.socket
+      // The app's server (node's default clientError handling) answers a body it cannot parse in
+      // oomkit's place, then destroys the socket with the parser's error: just before 'close'.
+      function noteServerAnswer(err: NodeJS.ErrnoException): void {
+        const status = clientErrorStatus(err.code)
+        if (status !== null) recordServerAnswer(res, status)
+      }
+      socket.on('error', noteServerAnswer)
       res.once('close', function auditOnClose() {
-        auditRequest(deps.logger, { req, route: auditName, method, status: res.statusCode, finished: res.writableEnded, started, extra: audit })
+        socket.off('error', noteServerAnswer)
+        // A response oomkit never started was not cut off when the server answered instead: the
+        // request was bad. Without either, the client left before any answer: no status at all.
+        const answered = res.headersSent ? undefined : serverAnswers.get(res)
+        if (answered !== undefined) audit.outcome = 'bad-request'
+        const status = res.headersSent ? res.statusCode : (answered ?? null)
+        const finished = res.writableEnded || answered !== undefined
+        auditRequest(deps.logger, { remoteAddress, route: auditName, method, status, finished, started, extra: audit })
       })
     }
 
@@ -70,6 +113,10 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Oomki
       audit.outcome = 'denied'
       if (deny.code === 'OOMKIT_UNAUTHORIZED') res.setHeader('WWW-Authenticate', 'Bearer realm="oomkit"')
       return sendError(res, deny.code, deny.message, {}, head)
+    }
+    if (path === null) {
+      audit.outcome = 'bad-request'
+      return sendError(res, 'OOMKIT_BAD_REQUEST', 'The request path has invalid percent-encoding', {}, head)
     }
     // Every other spelling of a route (trailing slash, case, %2f, dot segments) ends here, after auth.
     if (route === undefined || path.raw !== route.path) {

@@ -15,25 +15,45 @@ export interface CanonicalPath {
  * and only the exact canonical spelling reaches a handler.
  */
 export function canonicalize(url: string): CanonicalPath | null {
+  const { raw, path, query } = splitTarget(url)
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(path)
+  } catch {
+    return null
+  }
+  return { raw, canonical: normalize(decoded), query }
+}
+
+/**
+ * The territory of a target whose percent-encoding is invalid (`canonicalize` gave null), decided
+ * on its path with only the ASCII escapes decoded: the others cannot spell `debug` or a separator.
+ * So `/debug/memory%` and `/%64ebug/x%zz` are debug, get the auth decision every other spelling of
+ * `/debug/...` gets, and then a 400. Only debug is claimed: anything else stays the app's, as before.
+ */
+export function undecodableTerritory(url: string): 'debug' | 'other' {
+  const ascii = splitTarget(url).path.replace(/%([0-7][0-9a-f])/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+  return territoryOf(normalize(ascii)) === 'debug' ? 'debug' : 'other'
+}
+
+function splitTarget(url: string): { raw: string; path: string; query: string } {
   const q = url.indexOf('?')
   const raw = q < 0 ? url : url.slice(0, q)
   const query = q < 0 ? '' : url.slice(q + 1)
   // An absolute-form target (`GET http://host/debug/memory`, RFC 9112 §3.2.2) names the same
   // resource as its path: it gets that path's territory and auth decision (and, as a variant, a 404).
   const authority = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i.exec(raw)
-  let decoded: string
-  try {
-    decoded = decodeURIComponent(authority === null ? raw : raw.slice(authority[0].length))
-  } catch {
-    return null
-  }
+  return { raw, path: authority === null ? raw : raw.slice(authority[0].length), query }
+}
+
+function normalize(decoded: string): string {
   const out: string[] = []
   for (const segment of decoded.replace(/\\/g, '/').toLowerCase().split('/')) {
     if (segment === '' || segment === '.') continue
     if (segment === '..') out.pop()
     else out.push(segment)
   }
-  return { raw, canonical: `/${out.join('/')}`, query }
+  return `/${out.join('/')}`
 }
 
 /** Which part of the URL space a canonical path is in. */

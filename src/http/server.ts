@@ -1,12 +1,14 @@
-import { type Server, createServer } from 'node:http'
+import { type Server, ServerResponse, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { OomkitLogger } from '../logging/logger.js'
 import { OomkitError } from '../errors.js'
-import type { OomkitHandler } from './handler.js'
+import { type OomkitHandler, clientErrorStatus, recordServerAnswer } from './handler.js'
 
-const CLIENT_ERROR_STATUS: Record<string, string> = {
-  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
-  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+const STATUS_LINES: Record<number, string> = {
+  400: '400 Bad Request',
+  408: '408 Request Timeout',
+  413: '413 Payload Too Large',
+  431: '431 Request Header Fields Too Large',
 }
 
 /** A running debug server. */
@@ -31,10 +33,13 @@ export function startServer(handler: OomkitHandler, port: number, host: string, 
     // As node's own handler: the status that says what was wrong (431 for oversized headers, 408
     // for a timeout), nothing written into a response that has already started, and the socket
     // destroyed once the answer is out (http sockets are half-open: end() alone would let the
-    // client hold it open, with no timeout left to close it).
-    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage
-    if (socket.writable && inFlight?.headersSent !== true) {
-      socket.end(`HTTP/1.1 ${CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request'}\r\nConnection: close\r\n\r\n`, () => socket.destroy())
+    // client hold it open, with no timeout left to close it). A request whose body failed to parse
+    // had reached the handler: its audit line says what this wrote in its place.
+    const inFlight = (socket as { _httpMessage?: unknown })._httpMessage
+    if (socket.writable && !(inFlight instanceof ServerResponse && inFlight.headersSent)) {
+      const status = clientErrorStatus(err.code) ?? 400
+      if (inFlight instanceof ServerResponse) recordServerAnswer(inFlight, status)
+      socket.end(`HTTP/1.1 ${STATUS_LINES[status] ?? '400 Bad Request'}\r\nConnection: close\r\n\r\n`, () => socket.destroy())
     } else socket.destroy()
   })
   return new Promise<DebugServer>((resolve, reject) => {

@@ -3,10 +3,15 @@ import type { OomkitLogger } from '../logging/logger.js'
 
 /** What one audit line is made of. */
 export interface AuditInput {
-  readonly req: IncomingMessage
+  /**
+   * The client's address, read when the request arrived: once the client has gone, the socket no
+   * longer says whose it was, and an aborted download would be logged without one.
+   */
+  readonly remoteAddress: string | null
   readonly route: string
   readonly method: string
-  readonly status: number
+  /** The status the client got (oomkit's, or the HTTP server's own answer in its place), or null when it got none. */
+  readonly status: number | null
   /** False when the response was cut off before oomkit ended it (the client went away, a stream broke). */
   readonly finished: boolean
   readonly started: bigint
@@ -26,13 +31,14 @@ export function auditRequest(logger: OomkitLogger, input: AuditInput): void {
     method: input.method.slice(0, 20),
     outcome: input.finished ? (outcome ?? 'ok') : 'aborted',
     status: input.status,
-    remoteAddress: input.req.socket.remoteAddress ?? null,
+    remoteAddress: input.remoteAddress,
     durationMs: Math.round(durationMs * 10) / 10,
     ...extra,
   }
   try {
-    if (input.status >= 500) logger.error(line, 'oomkit debug request')
-    else if (input.status === 401 || input.status === 403) logger.warn(line, 'oomkit debug request')
+    const status = input.status ?? 0
+    if (status >= 500) logger.error(line, 'oomkit debug request')
+    else if (status === 401 || status === 403) logger.warn(line, 'oomkit debug request')
     else logger.info(line, 'oomkit debug request')
   } catch {
     // An audit line must never break the response.

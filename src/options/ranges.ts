@@ -19,6 +19,7 @@ export const RANGES = Object.freeze({
   'heapProfile.intervalBytes': { min: 1024, max: 16_777_216 },
   'heapProfile.stackDepth': { min: 1, max: 512 },
   'snapshot.cooldownMs': { min: 0, max: 86_400_000 },
+  'snapshot.idleTimeoutMs': { min: 1000, max: 600_000 },
   'trend.windowMs': { min: 60_000, max: 86_400_000 },
   'lastWords.maxCaptures': { min: 0, max: 100 },
   'lastWords.maxFiles': { min: 6, max: 10_000 },

@@ -5,7 +5,7 @@ import { snapshotRoute } from './route.js'
 
 declare module '../../capability.js' {
   interface CapabilityOptions {
-    /** The guarded heap snapshot route, or false to turn `/debug/heap` off. @default { cooldownMs: 60000, allowTmpfs: false } */
+    /** The guarded heap snapshot route, or false to turn `/debug/heap` off. @default { cooldownMs: 60000, allowTmpfs: false, idleTimeoutMs: 30000 } */
     snapshot?: SnapshotOptions | false
   }
   interface ResolvedCapabilityOptions {

@@ -28,7 +28,10 @@ export interface SnapshotGuardDeps {
   readonly now?: () => number
   /** Disk-backed directory used when `diagnosticsDir` is on tmpfs. @default "/var/tmp/oomkit" */
   readonly fallbackRoot?: string
+  /** How long a download may go without the client accepting bytes before it is cut off, in ms. @default 30000 */
+  readonly idleTimeoutMs?: number
 }
+
 
 /** Why a snapshot may not be taken now. */
 export interface SnapshotRefusal {
@@ -77,6 +80,13 @@ const HEADROOM_RETRY_SECONDS = 60
 const HINT = 'GET /debug/pprof/heap gives a sampled heap profile (live allocations by stack) at a fraction of the cost; ?force=1 takes the snapshot anyway'
 
 /**
+ * A download that took nothing for this long looks stalled to `Retry-After`. A client reading at
+ * 64 KiB/s or more shows progress (a chunk taken) at least this often; a slower one is told when it
+ * would be cut off, which is later than it could be by at most idleTimeoutMs.
+ */
+const STALL_HINT_MS = 1000
+
+/**
  * Decides whether a heap snapshot may be taken now: one at a time, a cooldown between two, a
  * usable private directory off tmpfs, room on disk, and memory headroom for the snapshot's peak.
  * The lock is a flag, not a mutex: JavaScript runs one handler at a time, and the snapshot blocks
@@ -93,12 +103,17 @@ export class SnapshotGuard {
   /** `oomkit_heap_snapshots_total{outcome}`, read at scrape time from the counts below. */
   readonly collector: Collector<Readonly<Record<SnapshotOutcome, number>>>
   readonly #counts = Object.fromEntries(SNAPSHOT_OUTCOMES.map((o) => [o, 0])) as Record<SnapshotOutcome, number>
+  /** How long a download may go without progress before it is cut off, in ms. */
+  readonly idleTimeoutMs: number
   #inProgress = false
+  /** When the download in flight last made progress (epoch ms), or null when none runs. */
+  #downloadProgressAt: number | null = null
   #lastSnapshotAt: number | null = null
   #dir: SnapshotDir | null = null
 
   constructor(readonly deps: SnapshotGuardDeps) {
     this.now = deps.now ?? Date.now
+    this.idleTimeoutMs = deps.idleTimeoutMs ?? 30_000
     const counts = this.#counts
     this.collector = defineCollector({
       name: 'snapshot',
@@ -147,7 +162,9 @@ export class SnapshotGuard {
 
     let refusal: SnapshotRefusal | null = null
     if (this.#inProgress) {
-      refusal = { code: 'OOMKIT_SNAPSHOT_IN_PROGRESS', outcome: 'refused_busy', message: 'A heap snapshot is being taken or downloaded; one at a time', retryAfterSeconds: Math.max(1, Math.ceil((cooldownRemainingMs || this.deps.cooldownMs) / 1000)), extra: {} }
+      const retryAfterSeconds = Math.max(1, Math.ceil(this.#busyForMs(now, cooldownRemainingMs) / 1000))
+      const message = 'A heap snapshot is being taken or downloaded; one at a time'
+      refusal = { code: 'OOMKIT_SNAPSHOT_IN_PROGRESS', outcome: 'refused_busy', message, retryAfterSeconds, extra: {} }
     } else if (cooldownRemainingMs > 0) {
       refusal = { code: 'OOMKIT_SNAPSHOT_COOLDOWN', outcome: 'refused_cooldown', message: `The last heap snapshot was ${Math.round((now - (this.#lastSnapshotAt ?? now)) / 1000)} s ago; the cooldown is ${this.deps.cooldownMs} ms`, retryAfterSeconds: Math.max(1, Math.ceil(cooldownRemainingMs / 1000)), extra: { cooldownRemainingMs } }
     } else if (dir.ok === false) {
@@ -180,9 +197,20 @@ export class SnapshotGuard {
     this.#lastSnapshotAt = this.now()
   }
 
+  /** Records that the download of the written snapshot starts now. */
+  downloadStarted(): void {
+    this.#downloadProgressAt = this.now()
+  }
+
+  /** Records that the client took more of the download. */
+  downloadProgress(): void {
+    if (this.#downloadProgressAt !== null) this.#downloadProgressAt = this.now()
+  }
+
   /** Frees the lock. */
   release(): void {
     this.#inProgress = false
+    this.#downloadProgressAt = null
   }
 
   /** Counts one request's outcome. */
@@ -205,6 +233,21 @@ export class SnapshotGuard {
       dir: a.dir.dir,
       dirOnTmpfs: a.dir.onTmpfs,
     }
+  }
+
+  /**
+   * The earliest a snapshot could succeed while one is in flight, in ms from now: never before the
+   * cooldown from this one has passed, nor before its download is over. While the client takes
+   * bytes, the download could be over at any moment; once it has taken none for a while, it is over
+   * when it is cut off (last progress + idleTimeoutMs), the longest a stalled download holds the slot.
+   */
+  #busyForMs(now: number, cooldownRemainingMs: number): number {
+    const at = this.#downloadProgressAt
+    // Not downloading: being written (the whole cooldown is still ahead) or just written (a slot
+    // is only taken when no cooldown runs, so one running now started with this snapshot).
+    if (at === null) return cooldownRemainingMs || this.deps.cooldownMs
+    const quietMs = now - at
+    return quietMs < STALL_HINT_MS ? cooldownRemainingMs : Math.max(cooldownRemainingMs, this.idleTimeoutMs - quietMs)
   }
 
   get #fallbackRoot(): string {

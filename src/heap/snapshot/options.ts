@@ -7,13 +7,21 @@ export interface SnapshotOptions {
   cooldownMs?: number
   /** Allow the temp file on tmpfs, whose pages count against the container's memory limit. @default false */
   allowTmpfs?: boolean
+  /**
+   * How long a download may go without the client accepting any bytes, in ms (1000 to 600,000),
+   * before it is cut off: a stalled client would otherwise hold the one-at-a-time slot and the
+   * deleted temp file's disk space for as long as it likes. Only a lack of progress counts; a slow
+   * client that keeps reading is never cut off. Not under a second: one TCP retransmission can
+   * pause a healthy client that long. @default 30000
+   */
+  idleTimeoutMs?: number
 }
 
 /** `snapshot` after defaults. */
 export type ResolvedSnapshotOptions = Readonly<Required<SnapshotOptions>>
 
 /** The guard's defaults. */
-export const SNAPSHOT_DEFAULTS: ResolvedSnapshotOptions = Object.freeze({ cooldownMs: 60_000, allowTmpfs: false })
+export const SNAPSHOT_DEFAULTS: ResolvedSnapshotOptions = Object.freeze({ cooldownMs: 60_000, allowTmpfs: false, idleTimeoutMs: 30_000 })
 
 const KEYS = new Set(Object.keys(SNAPSHOT_DEFAULTS))
 
@@ -25,5 +33,6 @@ export function resolveSnapshot(value: unknown): ResolvedSnapshotOptions | false
   return Object.freeze({
     cooldownMs: intOption('snapshot.cooldownMs', o.cooldownMs, SNAPSHOT_DEFAULTS.cooldownMs, RANGES['snapshot.cooldownMs']),
     allowTmpfs: boolOption('snapshot.allowTmpfs', o.allowTmpfs, SNAPSHOT_DEFAULTS.allowTmpfs),
+    idleTimeoutMs: intOption('snapshot.idleTimeoutMs', o.idleTimeoutMs, SNAPSHOT_DEFAULTS.idleTimeoutMs, RANGES['snapshot.idleTimeoutMs']),
   })
 }

@@ -1,15 +1,20 @@
 /**
  * Shared pieces of the heap snapshot tests: a capturing logger, a plain node:http client (one
  * connection per request, so concurrent requests really are concurrent), a snapshot parser that
- * checks the file's own bookkeeping, and a cgroup fixture with no headroom left.
+ * checks the file's own bookkeeping, a cgroup fixture with no headroom left, and a kit served on
+ * its own server or on an Express 4 or 5 app's port.
  */
 import { cpSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
-import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import { Agent, type IncomingHttpHeaders, type Server, createServer, request as httpRequest } from 'node:http'
+import { createRequire } from 'node:module'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
+import express5 from 'express'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
+import { oomkitExpress } from '../../../middleware/express.js'
 import { type Oomkit, type OomkitOptions, createOomkit } from '../../../src/index.js'
 import { fixture, roots } from '../../fixtures/cgroup/expected.js'
 
@@ -175,9 +180,16 @@ export interface Started {
 }
 
 const kits: Oomkit[] = []
+const servers: Server[] = []
 
-/** Stops every kit {@link startKit} started (an afterEach hook). */
+/** Stops every kit {@link startKit} and {@link serve} started, and closes their app servers (an afterEach hook). */
 export async function stopKits(): Promise<void> {
+  for (const server of servers.splice(0)) {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve())
+      server.closeAllConnections()
+    })
+  }
   for (const kit of kits.splice(0)) await kit.stop()
 }
 
@@ -202,3 +214,49 @@ export async function settle(kit: Oomkit): Promise<void> {
 
 /** The audit lines of /debug/heap requests. */
 export const audits = (lines: Line[]): Line[] => lines.filter((l) => l.audit === true && l.route === '/debug/heap')
+
+// express4 is `npm:express@4` and ships no types: loaded as CommonJS, typed as Express.
+const express4 = createRequire(import.meta.url)('express4') as typeof express5
+
+/** Where {@link serve} mounts `/debug/heap`: oomkit's own server, or an Express app's port. */
+export type Target = 'standalone' | 'Express 5' | 'Express 4'
+
+/** Every {@link Target}, for `describe.each`. */
+export const TARGETS: readonly Target[] = ['standalone', 'Express 5', 'Express 4']
+
+/** The bearer token {@link serve} configures everywhere (the app's port needs one). */
+export const TOKEN = 'heap-t0ken'
+
+/** A kit {@link serve} started. */
+export interface Served extends Started {
+  readonly port: number
+  /** The Authorization header {@link TOKEN} needs. */
+  readonly auth: Record<string, string>
+}
+
+/**
+ * A started kit as {@link startKit} makes it, with a token, served on `target`: `kit.listen()`,
+ * or `oomkitExpress(kit, { token })` mounted on an Express app behind node's own HTTP server
+ * (whose default clientError handling answers what it cannot parse).
+ */
+export async function serve(target: Target, extra: OomkitOptions = {}, diag = tempDir('diag')): Promise<Served> {
+  const dir = join(diag, 'snapshots')
+  const registry = new Registry()
+  const { logger, lines } = capture()
+  const base = { logger, registry, logIntervalMs: 0, sampleIntervalMs: 60_000, defaultMetrics: false, diagnosticsDir: diag, ...roots('v2-unlimited') }
+  const kit = createOomkit({ ...base, ...extra })
+  kits.push(kit)
+  kit.start()
+  let port: number
+  if (target === 'standalone') {
+    port = (await kit.listen({ port: 0, token: TOKEN })).address.port
+  } else {
+    const app = target === 'Express 5' ? express5() : express4()
+    app.use(oomkitExpress(kit, { token: TOKEN }))
+    const server = createServer(app)
+    servers.push(server)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    port = (server.address() as AddressInfo).port
+  }
+  return { kit, registry, lines, diag, dir, port, url: `http://127.0.0.1:${port}/debug/heap`, auth: { authorization: `Bearer ${TOKEN}` } }
+}
