@@ -1,8 +1,7 @@
 /**
  * A Pyroscope ingest endpoint for tests, on 127.0.0.1: `POST /ingest` as the Pyroscope server
- * takes it from its push clients, with the profile as the raw body (`@pyroscope/nodejs` 0.6,
- * oomkit) or as the `profile` field of a multipart form (`@pyroscope/nodejs` 0.4), gzipped or not.
- * It checks the query (`name`, `from`, `until`, `format=pprof`, `spyName`), decodes the profile
+ * takes it from `@pyroscope/nodejs` 0.6 (and oomkit): the pprof profile as the raw body, gzipped
+ * or not. It checks the query (`name`, `from`, `until`, `format=pprof`, `spyName`), decodes the profile
  * with pprof-format and keeps it. It can refuse (`status`), answer late (`slow`) or go down and
  * come back on the same port.
  *
@@ -27,7 +26,6 @@ export interface Upload {
   /** The decoded profile; null when the request was refused before decoding. */
   readonly profile: Profile | null
   readonly kind: 'heap' | 'wall' | 'unknown'
-  readonly multipart: boolean
   readonly gzipped: boolean
   readonly bytes: number
   readonly receivedAt: number
@@ -46,23 +44,6 @@ export function parseName(name: string): { appName: string; tags: Record<string,
     tags[pair.slice(0, eq)] = pair.slice(eq + 1)
   }
   return { appName: name.slice(0, open), tags }
-}
-
-function multipartProfile(body: Buffer, contentType: string): Buffer | null {
-  const m = /boundary=(?:"([^"]+)"|([^;]+))/.exec(contentType)
-  const boundary = m?.[1] ?? m?.[2]
-  if (boundary === undefined) return null
-  const delimiter = Buffer.from(`--${boundary}`)
-  let at = body.indexOf(delimiter)
-  while (at >= 0) {
-    const next = body.indexOf(delimiter, at + delimiter.length)
-    if (next < 0) break
-    const part = body.subarray(at + delimiter.length + 2, next - 2)
-    const split = part.indexOf('\r\n\r\n')
-    if (split >= 0 && /name="profile"/.test(part.subarray(0, split).toString('latin1'))) return part.subarray(split + 4)
-    at = next
-  }
-  return null
 }
 
 function kindOf(profile: Profile): Upload['kind'] {
@@ -170,17 +151,15 @@ export class IngestServer {
       const body = Buffer.concat(chunks)
       const base = { query, headers: req.headers, bytes: body.length, receivedAt: Date.now(), ...parseName(query.name ?? '') }
       const refuse = (status: number, text: string): void => {
-        this.#record({ ...base, status, profile: null, kind: 'unknown', multipart: false, gzipped: false })
+        this.#record({ ...base, status, profile: null, kind: 'unknown', gzipped: false })
         answer(status, text)
       }
       if (req.method !== 'POST' || url.pathname !== '/ingest') return refuse(404, 'not found')
       if (query.format !== 'pprof' || query.name === undefined || !/^\d+$/.test(query.from ?? '') || !/^\d+$/.test(query.until ?? '') || query.spyName === undefined) {
         return refuse(400, `bad ingest query: ${url.search}`)
       }
-      const contentType = String(req.headers['content-type'] ?? '')
-      const multipart = contentType.startsWith('multipart/form-data')
-      const raw = multipart ? multipartProfile(body, contentType) : body
-      if (raw === null) return refuse(400, 'multipart upload without a profile field')
+      if (String(req.headers['content-type'] ?? '').startsWith('multipart/')) return refuse(415, 'this test server takes the raw body of @pyroscope/nodejs 0.6')
+      const raw = body
       const gzipped = raw[0] === 0x1f && raw[1] === 0x8b
       let profile: Profile
       try {
@@ -190,11 +169,11 @@ export class IngestServer {
       }
       const mode = this.mode
       if (mode.kind === 'status') {
-        this.#record({ ...base, status: mode.status, profile, kind: kindOf(profile), multipart, gzipped })
+        this.#record({ ...base, status: mode.status, profile, kind: kindOf(profile), gzipped })
         return answer(mode.status, 'refused by the test server')
       }
       const accept = (): void => {
-        this.#record({ ...base, status: 200, profile, kind: kindOf(profile), multipart, gzipped })
+        this.#record({ ...base, status: 200, profile, kind: kindOf(profile), gzipped })
         answer(200, '')
       }
       if (mode.kind === 'slow') {
@@ -203,6 +182,11 @@ export class IngestServer {
           if (!res.destroyed) accept()
         }, mode.delayMs)
         this.#timers.add(t)
+        // A client that gave up takes the pending answer with it.
+        res.once('close', () => {
+          clearTimeout(t)
+          this.#timers.delete(t)
+        })
       } else accept()
     })
   }

@@ -52,7 +52,7 @@ describe('profiles to Pyroscope', () => {
       expect(u.headers.authorization).toBe(`Basic ${Buffer.from('123456:glc_secret').toString('base64')}`)
       expect(u.headers['x-scope-orgid']).toBe('team-a')
       expect(u.headers['content-type']).toBe('application/octet-stream')
-      expect({ gzipped: u.gzipped, multipart: u.multipart }).toEqual({ gzipped: true, multipart: false })
+      expect(u.gzipped).toBe(true)
     }
     // The heap profile: inuse types, oomkit's interval, and the allocating function (named as
     // @pyroscope/nodejs names frames: ./file:function:line).
@@ -147,6 +147,34 @@ describe('profiles to Pyroscope', () => {
     expect(isV8SamplerRunning()).toBe(false)
     expect(kit.report().pyroscope).toMatchObject({ running: false, uploads: { heap: { ok: 1 }, wall: { ok: 1 } } })
     expect(await leakedResources(before)).toEqual([])
+  })
+
+  it('kit.stop() against a Pyroscope that hangs waits at most uploadTimeoutMs, counts the timeouts and leaves nothing open', async () => {
+    const before = activeResources()
+    ingest.mode = { kind: 'slow', delayMs: 30_000 }
+    const { kit, lines } = pyroscopeKit({ pyroscope: base({ flushIntervalMs: 3_600_000, uploadTimeoutMs: 300 }) }, kits)
+    kit.start()
+    await kit.stop()
+    expect(kit.report().pyroscope!.uploads).toMatchObject({ heap: { timeout: 1 }, wall: { timeout: 1 } })
+    expect(lines.filter((l) => l.outcome === 'timeout').map((l) => l.profile).sort()).toEqual(['heap', 'wall'])
+    expect(PYROSCOPE_PPROF.time.isStarted()).toBe(false)
+    expect(await leakedResources(before)).toEqual([])
+  })
+
+  it('refuses to start when Pyroscope\'s wall profiler already runs (Pyroscope.start() outside oomkit)', async () => {
+    const Pyroscope = (await import('@pyroscope/nodejs')).default
+    Pyroscope.init({ serverAddress: ingest.url, appName: 'own-setup' })
+    Pyroscope.startWallProfiling()
+    try {
+      const { kit, lines } = pyroscopeKit({ pyroscope: base() }, kits)
+      kit.start()
+      expect(lines).toContainEqual(expect.objectContaining({ capability: 'pyroscope', err: expect.objectContaining({ code: 'OOMKIT_PYROSCOPE_UNAVAILABLE', message: expect.stringContaining('already running') as string }) }))
+      expect(kit.report().pyroscope!.running).toBe(false)
+      // It left the sampler to oomkit's heap profile alone.
+      expect(kit.report().profile!.shared).toBe(false)
+    } finally {
+      await Pyroscope.stopWallProfiling()
+    }
   })
 
   it('counts every upload in oomkit_profile_uploads_total{profile,outcome}, refusals too', async () => {
