@@ -37,7 +37,8 @@ export const pyroscopeCapability = defineCapability({
     const profiling = new PyroscopeProfiling({ options, tags: effectiveTags(options, process.env), logger })
     const kinds = profiling.section().profiles
     return {
-      collectors: [uploadsCollector(() => ({ kinds, counts: profiling.uploader.counts }))],
+      // Series only while it runs: a Pyroscope that failed to start has nothing to count.
+      collectors: [uploadsCollector(() => (profiling.running ? { kinds, counts: profiling.uploader.counts } : null))],
       start: () => profiling.start(),
       stop: () => profiling.stop(),
       section: () => profiling.section(),

@@ -10,7 +10,7 @@ export type UploadCountsSource = () => { readonly kinds: readonly ProfileKind[];
  * `oomkit_profile_uploads_total{profile, outcome}`: every profile handed to Pyroscope, by kind
  * (`heap`, `wall`) and outcome (`ok`, `rejected`, `error`, `timeout`, `dropped`), read from plain
  * counters at scrape time. Every outcome of a kind being sent has a series from the start (0 until
- * it happens); while Pyroscope is off the family has no series.
+ * it happens); while Pyroscope is off or not running the family has no series.
  */
 export function uploadsCollector(read: UploadCountsSource): Collector<ReturnType<UploadCountsSource>> {
   return defineCollector({

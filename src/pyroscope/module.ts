@@ -70,8 +70,9 @@ export function loadPyroscope(options: ResolvedPyroscopeOptions, tags: Readonly<
   let mod: PyroscopeModule
   try {
     entry = req.resolve('@pyroscope/nodejs')
-  } catch (err) {
-    throw unavailable(`pyroscope is configured but @pyroscope/nodejs is not installed: ${INSTALL_HINT}`, err)
+  } catch {
+    // No cause attached: "Cannot find module" and its require stack add nothing to what to do.
+    throw unavailable(`pyroscope is configured but @pyroscope/nodejs is not installed: ${INSTALL_HINT}`)
   }
   const from = createRequire(entry)
   try {
