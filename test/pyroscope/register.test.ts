@@ -46,6 +46,13 @@ describe('oomkit/register with PYROSCOPE_* variables', () => {
     expect(JSON.stringify(child.lines)).not.toContain('tok-register')
   })
 
+  it('never keeps the process alive: an app that is done exits with Pyroscope running', async () => {
+    const child = new Child([join(ROOT, 'test', 'pyroscope', 'fixtures', 'exits.mjs')], { INGEST: ingest.url }, ROOT)
+    children.push(child)
+    expect(await child.exited).toBe(0)
+    expect(child.lines.find((l) => l.type === 'done')).toMatchObject({ uploads: { heap: { ok: 1 }, wall: { ok: 1 } } })
+  })
+
   it.each([
     [{ PYROSCOPE_FLUSH_INTERVAL_MS: 'abc' }, 'PYROSCOPE_FLUSH_INTERVAL_MS=abc: expected an integer number of ms from 1000 to 3600000'],
     [{ PYROSCOPE_APPLICATION_NAME: '' }, 'PYROSCOPE_APPLICATION_NAME: expected the application name'],
