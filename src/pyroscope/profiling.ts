@@ -82,11 +82,6 @@ export class PyroscopeProfiling {
     return this.#uploader
   }
 
-  /** The heap profiler this instance reads, while running with the heap profile on. */
-  get heapProfiler(): HeapProfiler | null {
-    return this.#heap
-  }
-
   /**
    * Loads and starts `@pyroscope/nodejs`'s wall profiler and joins V8's heap sampler. Throws
    * `OOMKIT_PYROSCOPE_UNAVAILABLE` (missing package, another instance running it) and leaves
