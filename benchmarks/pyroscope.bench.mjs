@@ -16,8 +16,9 @@
 //
 // With `taskset` the apps run on CPU 0 and the load generator on CPU 1.
 // Exit code 1 when oomkit's Pyroscope (wall + heap) costs more than 5 % more CPU per request than
-// @pyroscope/nodejs's own default setup: the median over the rounds of the paired ratio (the two
-// measured in the same round), which cancels most of the machine's noise.
+// @pyroscope/nodejs's own default setup beyond the noise: the median over the rounds of the paired
+// ratio (the two measured in the same round) against 1.05 plus the A/A noise of the same run (the
+// median per-round disagreement of CPU per request between the two identical apps A and A').
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createServer } from 'node:http'
@@ -168,7 +169,9 @@ const peer = summary.apps['pyroscope-own']
 summary.vsPeer = {
   cpuPerRequest: median(rows.map((r) => r['oomkit-pyroscope'].cpuUsPerReq / r['pyroscope-own'].cpuUsPerReq)),
   throughput: median(rows.map((r) => r['oomkit-pyroscope'].rps / r['pyroscope-own'].rps)),
+  noise: median(rows.map((r) => Math.abs(r["A'"].cpuUsPerReq / r.A.cpuUsPerReq - 1))),
 }
+const bound = MAX_VS_PEER + summary.vsPeer.noise
 if (args.json) console.log(JSON.stringify({ ...summary, rows }, null, 2))
 else {
   console.log('\n| setup | req/s (median) | throughput vs no profiling (median, range) | CPU µs / request | CPU / request vs no profiling (median, range) | idle CPU ms/s | RSS MB | uploads |')
@@ -177,11 +180,12 @@ else {
     console.log(`| ${name} | ${a.medianReqPerSec.toFixed(0)} | ${pct(a.throughputRatio)} (${a.throughputRange}) | ${a.cpuUsPerReq.toFixed(1)} | ${pct(a.cpuRatio)} (${a.cpuRange}) | ${a.idleCpuMsPerSec.toFixed(2)} | ${a.rssMB.toFixed(0)} | ${a.uploads} |`)
   }
   console.log(`\noomkit's Pyroscope vs @pyroscope/nodejs's own setup, paired per round: CPU per request ${pct(summary.vsPeer.cpuPerRequest)}, throughput ${pct(summary.vsPeer.throughput)}`)
-  console.log(`A'/A noise: ${pct(summary.apps["A'"].throughputRatio)} throughput, ${pct(summary.apps["A'"].cpuRatio)} CPU per request; done in ${summary.seconds} s; 1-minute load average ${loadBefore.toFixed(2)} before, ${summary.loadAverage.after.toFixed(2)} after`)
+  console.log(`A'/A noise: ${pct(summary.apps["A'"].throughputRatio)} throughput, ${pct(summary.apps["A'"].cpuRatio)} CPU per request (median per-round disagreement ${(summary.vsPeer.noise * 100).toFixed(1)}%); done in ${summary.seconds} s; 1-minute load average ${loadBefore.toFixed(2)} before, ${summary.loadAverage.after.toFixed(2)} after`)
 }
 const verdict = `oomkit's Pyroscope costs ${pct(summary.vsPeer.cpuPerRequest)} CPU per request against @pyroscope/nodejs's own setup (${pct(own.cpuRatio)} vs ${pct(peer.cpuRatio)} against no profiling)`
-if (summary.vsPeer.cpuPerRequest - 1 > MAX_VS_PEER) {
-  console.error(`FAIL: ${verdict}; the bound is +${MAX_VS_PEER * 100}%`)
+const boundText = `the bound is +${(bound * 100).toFixed(1)}% (5% + the A/A noise ${(summary.vsPeer.noise * 100).toFixed(1)}%)`
+if (summary.vsPeer.cpuPerRequest - 1 > bound) {
+  console.error(`FAIL: ${verdict}; ${boundText}`)
   process.exit(1)
 }
-say(`ok: ${verdict}; the bound is +${MAX_VS_PEER * 100}%`)
+say(`ok: ${verdict}; ${boundText}`)
