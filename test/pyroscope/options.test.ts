@@ -1,5 +1,7 @@
 // The `pyroscope` option: off by default, validated at createOomkit with the option named, and the
 // tags every profile carries.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
@@ -117,5 +119,23 @@ describe('tags and the ingest request', () => {
     const basic = ingestHeaders({ authToken: null, basicAuthUser: 'u', basicAuthPassword: 'p', tenantID: 't' }, 1)
     expect(basic).toMatchObject({ authorization: `Basic ${Buffer.from('u:p').toString('base64')}`, 'x-scope-orgid': 't' })
     expect(ingestHeaders({ authToken: null, basicAuthUser: null, basicAuthPassword: null, tenantID: null }, 1).authorization).toBeUndefined()
+  })
+})
+
+describe('the README', () => {
+  it('lists every pyroscope option with its numeric and boolean defaults, and no others', () => {
+    const lines = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8').split('\n')
+    const start = lines.findIndex((l) => l.startsWith('| `pyroscope` option |'))
+    const rows: string[][] = []
+    for (const line of lines.slice(start + 2)) {
+      if (!line.startsWith('|')) break
+      rows.push(line.split('|').slice(1, -1).map((c) => c.trim()))
+    }
+    const names = rows.flatMap((r) => [...(r[0] ?? '').matchAll(/`(\w+)`/g)].map((m) => m[1]))
+    expect(names.sort()).toEqual(Object.keys(PYROSCOPE_DEFAULTS).sort())
+    for (const r of rows) {
+      const value = (PYROSCOPE_DEFAULTS as unknown as Record<string, unknown>)[(r[0] ?? '').replace(/`/g, '')]
+      if (typeof value === 'number' || typeof value === 'boolean') expect((r[1] ?? '').replace(/`/g, ''), r[0]).toBe(String(value))
+    }
   })
 })
