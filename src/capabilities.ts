@@ -3,6 +3,7 @@ import { heapProfileCapability } from './heap/profile/index.js'
 import { snapshotCapability } from './heap/snapshot/index.js'
 import { trendCapability } from './trend/index.js'
 import { lastWordsCapability } from './last-words/index.js'
+import { pyroscopeCapability } from './pyroscope/index.js'
 
 /**
  * Every capability, in start order (they stop in reverse). Adding one is one line here; its
@@ -13,4 +14,5 @@ export const CAPABILITIES: readonly AnyCapabilityDefinition[] = [
   snapshotCapability,
   trendCapability,
   lastWordsCapability,
+  pyroscopeCapability,
 ]

@@ -143,8 +143,8 @@ export interface CapabilityDefinition<K extends keyof ResolvedCapabilityOptions,
   readonly name: string
   /** Its key in `createOomkit` options. */
   readonly option: K
-  /** Its resolved default (what `DEFAULTS[option]` shows). */
-  readonly defaults: Exclude<ResolvedCapabilityOptions[K], false>
+  /** Its resolved default (what `DEFAULTS[option]` shows): `false` for a capability that is off unless asked for. */
+  readonly defaults: ResolvedCapabilityOptions[K]
   /** Validates the user's value and applies defaults; throws `OOMKIT_INVALID_OPTION`. */
   resolve(value: unknown): ResolvedCapabilityOptions[K]
   /** Its key in the report. */

@@ -16,7 +16,7 @@ export interface OomkitOptions extends CoreOptions, CapabilityOptions {}
 export interface ResolvedOptions extends ResolvedCoreOptions, ResolvedCapabilityOptions {}
 
 /** Defaults of every option: the core's, then each capability's. */
-export type Defaults = typeof CORE_DEFAULTS & { readonly [K in keyof ResolvedCapabilityOptions]: Exclude<ResolvedCapabilityOptions[K], false> }
+export type Defaults = typeof CORE_DEFAULTS & { readonly [K in keyof ResolvedCapabilityOptions]: ResolvedCapabilityOptions[K] }
 
 /** Defaults of every option, frozen. */
 export const DEFAULTS: Defaults = Object.freeze({

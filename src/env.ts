@@ -3,6 +3,7 @@ import { type IntRange, RANGES } from './options/ranges.js'
 import { TOKEN_FORM, isValidToken } from './options/validate.js'
 import { OomkitError } from './errors.js'
 import { LISTEN_DEFAULTS } from './http/mount-options.js'
+import { type PyroscopeOptions, readPyroscopeEnv } from './pyroscope/index.js'
 
 /** Every variable oomkit/register reads, with its meaning (the README's table mirrors this). */
 export const ENV_VARS = Object.freeze({
@@ -16,6 +17,7 @@ export const ENV_VARS = Object.freeze({
   OOMKIT_CRITICAL_RATIO: 'working set / limit ratio that is critical',
   OOMKIT_DIAGNOSTICS_DIR: 'where last words and snapshot temp files go',
   OOMKIT_HEAP_PROFILE: 'sampling heap profiler: on, off, or a sampling interval in bytes',
+  OOMKIT_PYROSCOPE: 'Pyroscope profiling: on, off, wall or heap (default: on when PYROSCOPE_SERVER_ADDRESS is set)',
 } as const)
 
 function invalidEnv(name: string, value: string, expected: string): never {
@@ -78,12 +80,13 @@ export interface EnvConfig {
     criticalRatio?: number
     diagnosticsDir?: string
     heapProfile?: { intervalBytes: number } | false
+    pyroscope?: PyroscopeOptions | false
   }
   readonly listen: { port: number; host: string; token?: string; metricsToken?: string }
 }
 
 /**
- * Reads the `OOMKIT_*` variables. A bad value throws `OOMKIT_INVALID_ENV` naming the variable and
+ * Reads the `OOMKIT_*` variables, and the standard `PYROSCOPE_*` ones (see `readPyroscopeEnv`). A bad value throws `OOMKIT_INVALID_ENV` naming the variable and
  * the expected form; unset or empty variables keep their defaults.
  */
 export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
@@ -119,6 +122,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
       options.heapProfile = { intervalBytes: Number(p) }
     }
   }
+  const pyroscope = readPyroscopeEnv(env)
+  if (pyroscope !== undefined) options.pyroscope = pyroscope
   const port = get('OOMKIT_PORT')
   const listen: EnvConfig['listen'] = {
     port: port === undefined ? LISTEN_DEFAULTS.port : parsePort('OOMKIT_PORT', port),

@@ -21,6 +21,7 @@ export const ERROR_CODES = Object.freeze({
   OOMKIT_DISK_FULL: { status: 507, description: 'No room on the filesystem for the heap snapshot (estimated beforehand, or ENOSPC while writing); nothing is left behind.' },
   OOMKIT_SNAPSHOT_FAILED: { status: 500, description: 'V8 failed to write a complete heap snapshot for another reason; the temp file was removed.' },
   OOMKIT_PROFILER_OFF: { status: 404, description: 'The sampling heap profiler is off (`heapProfile: false`, `OOMKIT_HEAP_PROFILE=off`), not started, or could not start; turn it on with `heapProfile: { intervalBytes: 524288 }` or `OOMKIT_HEAP_PROFILE=on`.' },
+  OOMKIT_PYROSCOPE_UNAVAILABLE: { status: null, description: 'Pyroscope profiling was asked for but cannot start: `@pyroscope/nodejs` is not installed (`npm install @pyroscope/nodejs`), did not load, or another instance runs it; the rest of oomkit runs on.' },
   OOMKIT_INTERNAL: { status: 500, description: 'An unexpected failure inside a handler; the audit line has the details.' },
 } as const)
 

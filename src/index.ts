@@ -19,6 +19,9 @@ export type { ReportSections, CapabilityOptions, ResolvedCapabilityOptions } fro
 export type { HeapProfileOptions, HeapProfileSection, HeapProfilerBackend, TopSite } from './heap/profile/index.js'
 export type { Budget, BudgetVerdict } from './memory/budget.js'
 export { SNAPSHOT_OUTCOMES, type SnapshotOptions, type SnapshotOutcome, type SnapshotStatus } from './heap/snapshot/index.js'
+export {
+  PYROSCOPE_DEFAULTS, PYROSCOPE_ENV_VARS, UPLOAD_OUTCOMES, type PyroscopeHeapOptions, type PyroscopeOptions, type PyroscopeSection, type PyroscopeWallOptions, type UploadOutcome,
+} from './pyroscope/index.js'
 export type { Sample, ProcessMemory, HeapSpace } from './memory/sampler.js'
 export type { CaptureTrigger, CrashCause, LastWordsOptions, LastWordsSites, LastWordsSummary, PreviousCrash } from './last-words/index.js'
 export type { ContainerMemory, MemoryPressure, PressureLine, CgroupLocation } from './container/index.js'

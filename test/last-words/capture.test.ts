@@ -52,7 +52,7 @@ function setup(over: Partial<CaptureDeps> & { ratio?: number; dir?: string | nul
   const { logger, lines: logged } = captureLogger()
   const lines: string[] = []
   const calls: string[] = []
-  const report = (): CoreReport & ReportSections => ({ ...core.report(), profile: null, snapshot: null, trend: null, caches: null, leaks: null, previousCrash: null })
+  const report = (): CoreReport & ReportSections => ({ ...core.report(), profile: null, snapshot: null, trend: null, caches: null, leaks: null, previousCrash: null, pyroscope: null })
   const deps: CaptureDeps = {
     logger, memory: core as unknown as CapabilityContext<unknown>['memory'], report, shared: { heapProfile: heapProfile(calls) },
     maxCaptures: 3, bounds: { maxFiles: 20, maxBytes: 64 << 20 }, run: { pid: process.pid, startedAt: 1 }, oldSpaceFlagBytes: null,
