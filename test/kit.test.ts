@@ -7,38 +7,21 @@ import { fileURLToPath } from 'node:url'
 import perfHooks from 'node:perf_hooks'
 import { getHeapStatistics } from 'node:v8'
 import { Registry } from 'prom-client'
-import { pino } from 'pino'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import { type OomkitError, createOomkit } from '../src/index.js'
 import { type MemoryLogFields, thresholdLogger } from '../src/logging/memory-log.js'
 import { ThresholdWatch } from '../src/memory/threshold.js'
 import { fixture, roots } from './fixtures/cgroup/expected.js'
 import { internals } from '../src/internal.js'
+import { type LogLine as Line, captureLog } from './helpers/logs.js'
+import { sleep, tick } from './helpers/time.js'
 
-type Line = Record<string, unknown> & { level: number; msg: string }
-
-/** A pino logger on a stream that keeps every line (and counts flushes). */
-function capture(): { logger: pino.Logger; lines: Line[]; flushes: () => number } {
-  const lines: Line[] = []
-  let flushes = 0
-  const stream = {
-    write(s: string) {
-      lines.push(JSON.parse(s) as Line)
-    },
-    flush(cb?: (err?: Error) => void) {
-      flushes++
-      cb?.()
-    },
-  }
-  return { logger: pino({ level: 'debug' }, stream), lines, flushes: () => flushes }
-}
+const capture = captureLog
 
 const WARN = 40
 const INFO = 30
 const ERROR = 50
 const gc = (globalThis as { gc?: () => void }).gc!
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('lifecycle', () => {
   it('start returns the instance, is a no-op when running, and stop is idempotent', async () => {

@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http'
 import type { OomkitLogger } from '../logging/logger.js'
 
 /** What one audit line is made of. */

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { requireOrSkip, skipLoudly } from './require.js'
+import { sleep } from './time.js'
 
 /** Where the cgroup v1 memory hierarchy is mounted on the test machines. */
 export const V1_MEMORY_ROOT = '/sys/fs/cgroup/memory'
@@ -72,7 +73,6 @@ export interface KernelReading {
   readonly workingSetBytes: number
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** A cgroup v1 memory cgroup this test process created. */
 export class MemoryCgroup {

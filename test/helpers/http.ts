@@ -10,34 +10,24 @@
  */
 import { type IncomingHttpHeaders, type OutgoingHttpHeaders, request } from 'node:http'
 import { connect } from 'node:net'
-import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { type Oomkit, type OomkitOptions, createOomkit } from '../../src/index.js'
 import { intParam, sendJson } from '../../src/http/index.js'
 import { internals } from '../../src/internal.js'
+import { type CapturedLog, type LogLine, captureLog } from './logs.js'
 
 /** One captured pino line, parsed. */
-export type LogLine = Record<string, unknown> & { level: number; msg: string }
+export type { LogLine } from './logs.js'
 
 /** Every line a logger wrote: parsed, and as the exact text (to search for secrets). */
-export interface Captured {
-  readonly logger: pino.Logger
-  readonly lines: LogLine[]
-  readonly text: string[]
+export type Captured = Pick<CapturedLog, 'logger' | 'lines' | 'text'>
+
+/** A pino logger at debug level writing into memory (see {@link captureLog}). */
+export function captureLogger(): Captured {
+  return captureLog()
 }
 
-/** A pino logger at debug level writing into memory. */
-export function captureLogger(): Captured {
-  const lines: LogLine[] = []
-  const text: string[] = []
-  const stream = {
-    write(s: string) {
-      text.push(s)
-      lines.push(JSON.parse(s) as LogLine)
-    },
-  }
-  return { logger: pino({ level: 'debug' }, stream), lines, text }
-}
+export { until } from './time.js'
 
 /** A kit that touches nothing global: its own registry, a captured logger, no periodic log. */
 export interface TestKit extends Captured {
@@ -205,15 +195,6 @@ function dechunk(s: string): string {
 /** A raw GET (or other method) with `Connection: close`; `extra` is more header lines, each ending in CRLF. */
 export function rawRequest(port: number, method: string, path: string, extra = '', hostHeader = 'Host: localhost\r\n'): Promise<RawReply> {
   return rawSend(port, `${method} ${path} HTTP/1.1\r\n${hostHeader}Connection: close\r\n${extra}\r\n`)
-}
-
-/** Resolves once `check` holds (polled every 5 ms), or rejects after `timeoutMs`. */
-export async function until(check: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
 }
 
 /** Counts of `process.getActiveResourcesInfo()` by kind. */

@@ -12,27 +12,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import express5 from 'express'
-import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { oomkitExpress } from '../../../middleware/express.js'
 import { type Oomkit, type OomkitOptions, createOomkit } from '../../../src/index.js'
 import { fixture, roots } from '../../fixtures/cgroup/expected.js'
+import { type LogLine, captureLog } from '../../helpers/logs.js'
+import { sleep } from '../../helpers/time.js'
 
 /** One parsed log line. */
-export type Line = Record<string, unknown> & { level: number; msg: string }
+export type Line = LogLine
 
 /** A pino logger that keeps every line and calls `onLine` synchronously as each is written. */
-export function capture(onLine?: (line: Line) => void): { logger: pino.Logger; lines: Line[] } {
-  const lines: Line[] = []
-  const stream = {
-    write(s: string) {
-      const line = JSON.parse(s) as Line
-      lines.push(line)
-      onLine?.(line)
-    },
-  }
-  return { logger: pino({ level: 'debug' }, stream), lines }
-}
+export const capture = captureLog
 
 /** A whole response. */
 export interface Reply {
@@ -167,7 +158,7 @@ export function tightCgroup(): { cgroupRoot: string; procRoot: string } {
 }
 
 /** Resolves after `ms`. */
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+export { sleep }
 
 /** A kit {@link startKit} started. */
 export interface Started {
