@@ -1,6 +1,7 @@
 import type { AnyCapabilityDefinition } from './capability.js'
 import { heapProfileCapability } from './heap/profile/index.js'
 import { snapshotCapability } from './heap/snapshot/index.js'
+import { leaksCapability } from './leaks/index.js'
 
 /**
  * Every capability, in start order (they stop in reverse). Adding one is one line here; its
@@ -9,4 +10,5 @@ import { snapshotCapability } from './heap/snapshot/index.js'
 export const CAPABILITIES: readonly AnyCapabilityDefinition[] = [
   heapProfileCapability,
   snapshotCapability,
+  leaksCapability,
 ]

@@ -37,12 +37,10 @@ export interface ReportSections {
   trend: null
   /** Bounded caches: not built yet, always null. */
   caches: null
-  /** Tracked resources (connection leaks): not built yet, always null. */
-  leaks: null
 }
 
 /** Sections announced in the report before their capability exists: null until it lands (it then removes its key here). */
-export const ANNOUNCED_SECTIONS: Readonly<Pick<ReportSections, 'trend' | 'caches' | 'leaks'>> = Object.freeze({ trend: null, caches: null, leaks: null })
+export const ANNOUNCED_SECTIONS: Readonly<Pick<ReportSections, 'trend' | 'caches'>> = Object.freeze({ trend: null, caches: null })
 
 /**
  * Members capabilities add to the kit instance (`kit.cache(...)`, `kit.leaks`), augmented by each
