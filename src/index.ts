@@ -20,6 +20,10 @@ export type { HeapProfileOptions, HeapProfileSection, HeapProfilerBackend, TopSi
 export type { Budget, BudgetVerdict } from './memory/budget.js'
 export { SNAPSHOT_OUTCOMES, type SnapshotOptions, type SnapshotOutcome, type SnapshotStatus } from './heap/snapshot/index.js'
 export type { Sample, ProcessMemory, HeapSpace } from './memory/sampler.js'
+export {
+  LeakTracking, Lease, type AcquireOptions, type LeakReport, type LeaksOptions, type LeaksReport, type PoolKind, type PoolSummary,
+  type ResourceSummary, type StackFrame, type TrackPoolOptions, type TrackedPool,
+} from './leaks/index.js'
 export type { ContainerMemory, MemoryPressure, PressureLine, CgroupLocation } from './container/index.js'
 
 /**

@@ -8,6 +8,8 @@ import type { LeakTracker } from './tracker.js'
 export const SOCKET_CHANNELS = Object.freeze({
   socket: 'net.client.socket',
   http: 'http.client.request.start',
+  /** Node 22.12+: published in the ClientRequest constructor, in the caller's stack. */
+  httpCreated: 'http.client.request.created',
   fetchCreate: 'undici:request:create',
   fetchTrailers: 'undici:request:trailers',
   fetchError: 'undici:request:error',
@@ -32,6 +34,9 @@ export function originHostPort(origin: unknown): string {
 interface ClientRequestLike {
   readonly host?: unknown
   readonly protocol?: unknown
+  readonly method?: unknown
+  readonly path?: unknown
+  readonly socket?: unknown
   getHeader?(name: string): unknown
   once(event: 'close', listener: () => void): unknown
 }
@@ -45,6 +50,13 @@ export function requestHostPort(req: ClientRequestLike): string {
   return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`
 }
 
+/** `{ method, path }` of a request, the query string left out (it may carry tokens). */
+export function requestMeta(method: unknown, path: unknown): Readonly<Record<string, unknown>> | undefined {
+  if (typeof method !== 'string' || typeof path !== 'string') return undefined
+  const q = path.indexOf('?')
+  return { method, path: (q < 0 ? path : path.slice(0, q)).slice(0, 200) }
+}
+
 /**
  * Outgoing sockets and HTTP client requests, seen through `diagnostics_channel` (nothing is
  * wrapped): a `socket` lease per connected `net` client socket until it closes (counted with its
@@ -56,6 +68,8 @@ export function requestHostPort(req: ClientRequestLike): string {
  */
 export class SocketTracking {
   readonly #fetches = new WeakMap<object, Lease>()
+  /** Stacks taken where a request or a socket was created, for the request that starts on it later. */
+  readonly #creationStacks = new WeakMap<object, StackHolder>()
   #on = false
 
   constructor(
@@ -69,6 +83,7 @@ export class SocketTracking {
     this.#on = true
     dc.subscribe(SOCKET_CHANNELS.socket, this.#onSocket)
     dc.subscribe(SOCKET_CHANNELS.http, this.#onHttp)
+    dc.subscribe(SOCKET_CHANNELS.httpCreated, this.#onHttpCreated)
     dc.subscribe(SOCKET_CHANNELS.fetchCreate, this.#onFetch)
     dc.subscribe(SOCKET_CHANNELS.fetchTrailers, this.#onFetchEnd)
     dc.subscribe(SOCKET_CHANNELS.fetchError, this.#onFetchEnd)
@@ -79,6 +94,7 @@ export class SocketTracking {
     this.#on = false
     dc.unsubscribe(SOCKET_CHANNELS.socket, this.#onSocket)
     dc.unsubscribe(SOCKET_CHANNELS.http, this.#onHttp)
+    dc.unsubscribe(SOCKET_CHANNELS.httpCreated, this.#onHttpCreated)
     dc.unsubscribe(SOCKET_CHANNELS.fetchCreate, this.#onFetch)
     dc.unsubscribe(SOCKET_CHANNELS.fetchTrailers, this.#onFetchEnd)
     dc.unsubscribe(SOCKET_CHANNELS.fetchError, this.#onFetchEnd)
@@ -92,6 +108,7 @@ export class SocketTracking {
     const socket = (message as { socket?: Socket } | null)?.socket
     if (socket === undefined || typeof socket.once !== 'function') return
     const holder = this.#site(this.#onSocket)
+    if (holder !== null) this.#creationStacks.set(socket, holder)
     socket.once('connect', () => {
       const address = socket.remoteAddress ?? 'unknown'
       const pool = `${address.includes(':') ? `[${address}]` : address}:${socket.remotePort ?? 0}`
@@ -100,19 +117,41 @@ export class SocketTracking {
     })
   }
 
+  readonly #onHttpCreated = (message: unknown): void => {
+    const request = (message as { request?: object } | null)?.request
+    if (request === undefined || request === null) return
+    const holder = this.#site(this.#onHttpCreated)
+    if (holder !== null) this.#creationStacks.set(request, holder)
+  }
+
+  /**
+   * `http.client.request.start` is published when the request is flushed, a tick after the
+   * caller's code: the stack comes from where the request was created (Node 22.12+), or from
+   * where its socket was created when that happened for this request (a new connection); a
+   * request on a reused keep-alive socket has none on older Node.
+   */
   readonly #onHttp = (message: unknown): void => {
     const request = (message as { request?: ClientRequestLike } | null)?.request
     if (request === undefined || typeof request.once !== 'function') return
-    const holder = this.#site(this.#onHttp)
-    const lease = this.tracker.open(this.tracker.rows.row(SOCKET_KINDS.http, requestHostPort(request)), request, this.threshold, holder)
+    let holder = this.#takeStack(request)
+    if (holder === null && request.socket !== null && typeof request.socket === 'object') holder = this.#takeStack(request.socket)
+    const lease = this.tracker.open(this.tracker.rows.row(SOCKET_KINDS.http, requestHostPort(request)), request, this.threshold, holder, requestMeta(request.method, request.path))
     request.once('close', () => this.tracker.end(lease))
   }
 
+  #takeStack(key: object): StackHolder | null {
+    const holder = this.#creationStacks.get(key)
+    if (holder === undefined) return null
+    this.#creationStacks.delete(key)
+    return holder
+  }
+
   readonly #onFetch = (message: unknown): void => {
-    const request = (message as { request?: { origin?: unknown } } | null)?.request
+    const request = (message as { request?: { origin?: unknown; method?: unknown; path?: unknown } } | null)?.request
     if (request === undefined || request === null || typeof request !== 'object') return
     const holder = this.#site(this.#onFetch)
-    this.#fetches.set(request, this.tracker.open(this.tracker.rows.row(SOCKET_KINDS.fetch, originHostPort(request.origin)), request, this.threshold, holder))
+    const row = this.tracker.rows.row(SOCKET_KINDS.fetch, originHostPort(request.origin))
+    this.#fetches.set(request, this.tracker.open(row, request, this.threshold, holder, requestMeta(request.method, request.path)))
   }
 
   readonly #onFetchEnd = (message: unknown): void => {

@@ -23,18 +23,22 @@ export interface FormattedStack {
   readonly via: readonly string[]
 }
 
+/** Frames captured per acquisition stack: enough to reach the caller through a pool library and a framework. */
+export const STACK_DEPTH = 12
+
 /**
  * Captures the current stack into a fresh holder, omitting `above` and every frame above it (the
- * tracker's own). Costs ~2 µs for 10 frames; the frames are formatted only by {@link formatStack}.
- * `depth` raises `Error.stackTraceLimit` for this capture only (fetch's frames are deep inside undici).
+ * tracker's own). The cost follows the frames captured (~2 µs for 10): `depth` frames are taken
+ * whatever `Error.stackTraceLimit` the app set (fetch's are deep inside undici, so it asks for
+ * more). The frames are formatted only by {@link formatStack}.
  */
-export function captureStack(above: (...args: never[]) => unknown, depth?: number): StackHolder {
+export function captureStack(above: (...args: never[]) => unknown, depth = STACK_DEPTH): StackHolder {
   const holder: StackHolder = {}
-  if (depth === undefined || depth <= Error.stackTraceLimit) {
+  const limit = Error.stackTraceLimit
+  if (limit === depth) {
     Error.captureStackTrace(holder, above)
     return holder
   }
-  const limit = Error.stackTraceLimit
   Error.stackTraceLimit = depth
   try {
     Error.captureStackTrace(holder, above)

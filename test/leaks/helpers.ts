@@ -43,6 +43,8 @@ export interface LeakKit extends Captured {
   advance(ms: number): void
   /** Lines with this message. */
   linesWith(msg: string): Record<string, unknown>[]
+  /** The audit lines of debug requests. */
+  audits(): Record<string, unknown>[]
   /** One series' value in a fresh scrape, or undefined when absent. */
   metric(name: string, labels: Record<string, string>): Promise<number | undefined>
 }
@@ -60,6 +62,7 @@ export function leakKit(leaks: Omit<LeaksOptions, 'clock'> = {}, options: Omit<O
     ...cap, kit, registry,
     advance: (ms) => void (now += ms),
     linesWith: (msg) => cap.lines.filter((l) => l.msg === msg),
+    audits: () => cap.lines.filter((l) => l.audit === true),
     metric: async (name, labels) => scraped(await registry.metrics(), name, labels),
   }
 }
