@@ -92,16 +92,25 @@ export class LeakTracking {
    */
   acquire(kind: string, resource: unknown, options?: AcquireOptions): Lease {
     if (typeof kind !== 'string' || kind.length === 0 || kind.length > 100) invalidOption('kit.leaks.acquire kind', 'a string of 1 to 100 characters', kind)
-    const o = options === undefined ? EMPTY : checkKeys('kit.leaks.acquire options', options, ACQUIRE_KEYS)
-    const pool = o.pool ?? 'default'
+    let pool = 'default'
+    let meta: AcquireOptions['meta']
+    let thresholdMs: unknown
+    if (options !== undefined) {
+      // The hot path: checked without allocating (no Object.keys), checkKeys only for the message.
+      if (options === null || typeof options !== 'object' || Object.getPrototypeOf(options) !== Object.prototype) checkKeys('kit.leaks.acquire options', options, ACQUIRE_KEYS)
+      for (const key in options) if (!ACQUIRE_KEYS.has(key)) checkKeys('kit.leaks.acquire options', options, ACQUIRE_KEYS)
+      if (options.pool !== undefined) pool = options.pool
+      meta = options.meta
+      thresholdMs = options.holdThresholdMs
+    }
     if (typeof pool !== 'string' || pool.length === 0 || pool.length > 200) invalidOption('kit.leaks.acquire options.pool', 'a string of 1 to 200 characters', pool)
-    if (o.meta !== undefined && (o.meta === null || typeof o.meta !== 'object')) invalidOption('kit.leaks.acquire options.meta', 'an object', o.meta)
+    if (meta !== undefined && (meta === null || typeof meta !== 'object')) invalidOption('kit.leaks.acquire options.meta', 'an object', meta)
     const opts = this.#options
     if (opts === null) return new Lease(NOT_TRACKING, new ResourceRow(kind, pool), 0, Infinity, null, undefined)
-    const threshold = o.holdThresholdMs === undefined ? opts.holdThresholdMs : thresholdOption('kit.leaks.acquire options.holdThresholdMs', o.holdThresholdMs, opts.holdThresholdMs, opts.clock !== null)
+    const threshold = thresholdMs === undefined ? opts.holdThresholdMs : thresholdOption('kit.leaks.acquire options.holdThresholdMs', thresholdMs, opts.holdThresholdMs, opts.clock !== null)
     // Frames from this method up are left out: the caller's frame comes first.
     const holder = opts.captureStacks ? captureStack(LeakTracking.prototype.acquire) : null
-    return this.#tracker.open(this.#tracker.rows.row(kind, pool), resource, threshold, holder, o.meta as AcquireOptions['meta'])
+    return this.#tracker.open(this.#tracker.rows.row(kind, pool), resource, threshold, holder, meta)
   }
 
   /**
@@ -176,5 +185,4 @@ export class LeakTracking {
   }
 }
 
-const EMPTY: Record<string, unknown> = Object.freeze({})
 const NOT_TRACKING = Object.freeze({ release() {} })

@@ -31,8 +31,13 @@ export class Lease {
   reported = false
   /** @internal In the tracked set (false past `maxTracked`: counted only). */
   tracked = true
-  /** @internal Registered with the FinalizationRegistry. */
-  registered = false
+  /** @internal Its number in the tracker's open map (the FinalizationRegistry's held value). */
+  id = 0
+  /**
+   * @internal The FinalizationRegistry's unregister token, when registered: a bare object, so
+   * that nothing the registry holds reaches the stack (measured: 1.5–2× the cost of the capture).
+   */
+  token: object | null = null
   /** @internal The stack, formatted on first report. */
   formatted: FormattedStack | null = null
 

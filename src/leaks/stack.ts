@@ -23,8 +23,11 @@ export interface FormattedStack {
   readonly via: readonly string[]
 }
 
-/** Frames captured per acquisition stack: enough to reach the caller through a pool library and a framework. */
-export const STACK_DEPTH = 12
+/**
+ * Frames captured per acquisition stack: enough to reach the caller through a pool library and a
+ * framework, and V8's default `Error.stackTraceLimit`, so that in most apps no limit is changed.
+ */
+export const STACK_DEPTH = 10
 
 /**
  * Captures the current stack into a fresh holder, omitting `above` and every frame above it (the

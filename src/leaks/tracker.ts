@@ -17,7 +17,7 @@ export interface TrackerDeps {
 
 /**
  * The lease tracker behind `kit.leaks`: HikariCP's leak detection, for any resource. A lease costs
- * a clock read, a Set insertion and a FinalizationRegistry registration at acquire, the same
+ * a clock read, a Map insertion and a FinalizationRegistry registration at acquire, the same
  * removed at release; the stack is captured by the caller (or not) and formatted only when the
  * lease is reported. Reporting is a scan of the tracked set, oldest first, that stops at the
  * first lease younger than the smallest threshold in use.
@@ -30,8 +30,10 @@ export class LeakTracker {
   overflow = 0
   readonly now: () => number
   readonly #deps: TrackerDeps
-  readonly #open = new Set<Lease>()
-  readonly #registry: FinalizationRegistry<Lease>
+  /** Open tracked leases by id, in acquisition order. */
+  readonly #open = new Map<number, Lease>()
+  readonly #registry: FinalizationRegistry<number>
+  #nextId = 0
   readonly #collected: LeakReport[] = []
   #minThreshold = Infinity
   #warnedDouble = false
@@ -41,7 +43,10 @@ export class LeakTracker {
   constructor(deps: TrackerDeps) {
     this.#deps = deps
     this.now = deps.clock
-    this.#registry = new FinalizationRegistry((lease) => this.#onCollected(lease))
+    this.#registry = new FinalizationRegistry((id) => {
+      const lease = this.#open.get(id)
+      if (lease !== undefined) this.#onCollected(lease)
+    })
   }
 
   /** Leases tracked now. */
@@ -66,11 +71,14 @@ export class LeakTracker {
       this.#overflowed(row)
       return lease
     }
-    this.#open.add(lease)
+    const id = ++this.#nextId
+    lease.id = id
+    this.#open.set(id, lease)
     if (threshold < this.#minThreshold) this.#minThreshold = threshold
     if ((typeof resource === 'object' && resource !== null) || typeof resource === 'function') {
-      this.#registry.register(resource, lease, lease)
-      lease.registered = true
+      const token = {}
+      this.#registry.register(resource, id, token)
+      lease.token = token
     }
     return lease
   }
@@ -94,8 +102,8 @@ export class LeakTracker {
     row.released++
     row.hold.observe(heldMs > 0 ? heldMs / 1000 : 0)
     if (!lease.tracked) return
-    this.#open.delete(lease)
-    if (lease.registered) this.#registry.unregister(lease)
+    this.#open.delete(lease.id)
+    if (lease.token !== null) this.#registry.unregister(lease.token)
     if (lease.reported) {
       this.#deps.logger.info({ kind: row.kind, pool: row.pool, heldMs: Math.round(heldMs), site: siteText(lease.stack().site) }, 'previously reported connection released (unleaked)')
     }
@@ -106,7 +114,7 @@ export class LeakTracker {
     const out: LeakReport[] = []
     if (this.#stopped) return out
     const now = this.now()
-    for (const lease of this.#open) {
+    for (const lease of this.#open.values()) {
       const age = now - lease.t0
       // The set is in acquisition order: nothing after a lease younger than every threshold is due.
       if (age < this.#minThreshold) break
@@ -126,7 +134,7 @@ export class LeakTracker {
     const now = this.now()
     const leases: LeakReport[] = []
     let count = 0
-    for (const lease of this.#open) {
+    for (const lease of this.#open.values()) {
       const age = now - lease.t0
       if (age < this.#minThreshold) break
       if (age < lease.threshold) continue
@@ -140,7 +148,7 @@ export class LeakTracker {
   oldestAges(): Map<ResourceRow, number> {
     const now = this.now()
     const out = new Map<ResourceRow, number>()
-    for (const lease of this.#open) if (!out.has(lease.row)) out.set(lease.row, Math.max(0, Math.round(now - lease.t0)))
+    for (const lease of this.#open.values()) if (!out.has(lease.row)) out.set(lease.row, Math.max(0, Math.round(now - lease.t0)))
     return out
   }
 
@@ -152,9 +160,9 @@ export class LeakTracker {
   /** Forgets every tracked lease; later releases only count. Nothing is reported after this. */
   stop(): void {
     this.#stopped = true
-    for (const lease of this.#open) {
+    for (const lease of this.#open.values()) {
       lease.tracked = false
-      if (lease.registered) this.#registry.unregister(lease)
+      if (lease.token !== null) this.#registry.unregister(lease.token)
     }
     this.#open.clear()
   }
@@ -166,7 +174,7 @@ export class LeakTracker {
     row.open--
     if (!lease.reported) row.leaks++
     lease.reported = true
-    this.#open.delete(lease)
+    this.#open.delete(lease.id)
     const report = describeLease(lease, 'collected', this.now())
     if (this.#collected.push(report) > COLLECTED_KEPT) this.#collected.shift()
     this.#deps.logger.warn(logFields(report), 'connection garbage-collected while still held: it was never released')
