@@ -56,9 +56,11 @@ export class LeakTracker {
 
   /**
    * Opens a lease on `resource` in `row`. `threshold` in ms (Infinity: counted, never reported);
-   * `holder` is the stack the caller captured, or null.
+   * `holder` is the stack the caller captured, or null. An object resource is watched for being
+   * garbage-collected while leased, unless `watch` is false (a pool's connections: the pool
+   * references them all, so they are never collected while it lives; the watch would only cost).
    */
-  open(row: ResourceRow, resource: unknown, threshold: number, holder: StackHolder | null, meta?: Readonly<Record<string, unknown>>): Lease {
+  open(row: ResourceRow, resource: unknown, threshold: number, holder: StackHolder | null, meta?: Readonly<Record<string, unknown>>, watch = true): Lease {
     const lease = new Lease(this, row, this.now(), threshold, holder, meta)
     row.open++
     row.acquired++
@@ -75,7 +77,7 @@ export class LeakTracker {
     lease.id = id
     this.#open.set(id, lease)
     if (threshold < this.#minThreshold) this.#minThreshold = threshold
-    if ((typeof resource === 'object' && resource !== null) || typeof resource === 'function') {
+    if (watch && ((typeof resource === 'object' && resource !== null) || typeof resource === 'function')) {
       const token = {}
       this.#registry.register(resource, id, token)
       lease.token = token

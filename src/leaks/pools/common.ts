@@ -42,9 +42,10 @@ export function count(value: unknown): number | null {
 }
 
 /**
- * The checkouts of one pool: resource → lease (weakly, so a dropped resource can still be
- * collected and reported), acquire wait times and timeouts. A release of a resource it never saw
- * checked out (taken before tracking began, or released twice) is ignored.
+ * The checkouts of one pool: resource → its current lease (weakly, never deleted: a pooled
+ * resource is checked out again and again, and overwriting its entry is far cheaper than
+ * deleting and re-adding it), acquire wait times and timeouts. A release of a resource it never
+ * saw checked out (taken before tracking began, or released twice) is ignored.
  */
 export class Checkouts {
   readonly wait = new Histogram(WAIT_BUCKETS)
@@ -69,17 +70,15 @@ export class Checkouts {
     if (resource === null || (typeof resource !== 'object' && typeof resource !== 'function')) return
     const previous = this.#leases.get(resource)
     // Checked out again without a release we saw: the old lease ended when the pool took it back.
-    if (previous !== undefined) this.ctx.tracker.end(previous)
-    this.#leases.set(resource, this.ctx.tracker.open(this.ctx.row, resource, this.ctx.threshold, holder))
+    if (previous !== undefined && !previous.released) this.ctx.tracker.end(previous)
+    this.#leases.set(resource, this.ctx.tracker.open(this.ctx.row, resource, this.ctx.threshold, holder, undefined, false))
   }
 
   /** A resource went back to the pool (or was destroyed). */
   released(resource: unknown): void {
     if (resource === null || (typeof resource !== 'object' && typeof resource !== 'function')) return
     const lease = this.#leases.get(resource)
-    if (lease === undefined) return
-    this.#leases.delete(resource)
-    this.ctx.tracker.end(lease)
+    if (lease !== undefined) this.ctx.tracker.end(lease)
   }
 }
 

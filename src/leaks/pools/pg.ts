@@ -37,18 +37,16 @@ export function trackPg(pool: PgPool, ctx: PoolContext): PoolAdapter {
         return cb(err, client, done)
       })
     }
-    const result = original.call(this) as Promise<object> | undefined
-    if (typeof result?.then !== 'function') return result
-    return result.then(
-      (client) => {
-        checkouts.acquired(client, holder, t0, false)
-        return client
-      },
-      (err: unknown) => {
-        checkouts.acquired(null, holder, t0, timedOut(err))
-        throw err
-      },
-    )
+    // The promise form through the callback form: one promise (of the pool's Promise class), not pg's and a .then on it.
+    const P = ((this as { Promise?: PromiseConstructor } | null)?.Promise ?? Promise)
+    return new P<object>((resolve, reject) => {
+      original.call(this, function onConnect(err, client) {
+        const ok = err === undefined || err === null
+        checkouts.acquired(ok ? client : null, holder, t0, timedOut(err))
+        if (ok) resolve(client as object)
+        else reject(err)
+      })
+    })
   }
   const restore = patch(pool, 'connect', trackedConnect as PgPool['connect'])
   const onRelease = (_err: unknown, client: object): void => checkouts.released(client)
