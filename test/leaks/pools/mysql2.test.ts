@@ -102,4 +102,25 @@ describe.runIf(requireOrSkip(up, unreachable('MariaDB', MYSQL_URL)))('mysql2 poo
     expect(await t.metric('oomkit_resources_acquired_total', { kind: 'mysql2', pool: 'mysql-misc' })).toBe(1)
     expect(await t.metric('oomkit_pool_size', { kind: 'mysql2', pool: 'mysql-misc' })).toBeUndefined()
   })
+
+  it('without the channel (a mysql2 that does not publish it), wraps getConnection on the instance instead', async () => {
+    const pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 2 })
+    ends.push(() => new Promise((resolve) => pool.end(resolve)))
+    const base = pool.getConnection
+    const legacy = function legacyGetConnection(this: typeof pool, cb: Parameters<typeof pool.getConnection>[0]): void {
+      base.call(this, cb)
+    }
+    pool.getConnection = legacy
+    const tracked = t.kit.leaks.trackPool(pool, { name: 'mysql-legacy' })
+    expect(t.kit.leaks.report().pools.find((p) => p.name === 'mysql-legacy')?.via).toBe('getConnection and releaseConnection wrapped on the instance')
+    const conn = await new Promise<mysql.PoolConnection>((resolve, reject) => pool.getConnection((err, c) => (err ? reject(err) : resolve(c))))
+    t.advance(THRESHOLD)
+    expect((await leasesOf('mysql-legacy'))[0]).toMatchObject({ kind: 'mysql2', site: expect.objectContaining({ file: import.meta.filename }) })
+    conn.release()
+    // Counted once: the channel (still published underneath) is not listened to for this pool.
+    expect(await t.metric('oomkit_resources_acquired_total', { kind: 'mysql2', pool: 'mysql-legacy' })).toBe(1)
+    expect(await t.metric('oomkit_resources_open', { kind: 'mysql2', pool: 'mysql-legacy' })).toBe(0)
+    tracked.untrack()
+    expect(pool.getConnection).toBe(legacy)
+  })
 })
