@@ -64,7 +64,8 @@ export function requestMeta(method: unknown, path: unknown): Readonly<Record<str
  * an `http` lease per `node:http` client request until it closes (its response read to the end or
  * abandoned by destroying it), and a `fetch` lease per undici request until its response body has
  * been received or it failed. The last two are reported past the threshold: a response whose body
- * is never consumed holds its socket.
+ * is never consumed holds its socket. None is watched for garbage collection: Node and undici
+ * reference them until they close or fail.
  */
 export class SocketTracking {
   readonly #fetches = new WeakMap<object, Lease>()
@@ -112,7 +113,7 @@ export class SocketTracking {
     socket.once('connect', () => {
       const address = socket.remoteAddress ?? 'unknown'
       const pool = `${address.includes(':') ? `[${address}]` : address}:${socket.remotePort ?? 0}`
-      const lease = this.tracker.open(this.tracker.rows.row(SOCKET_KINDS.socket, pool), socket, Infinity, holder)
+      const lease = this.tracker.open(this.tracker.rows.row(SOCKET_KINDS.socket, pool), socket, Infinity, holder, undefined, false)
       socket.once('close', () => this.tracker.end(lease))
     })
   }
@@ -135,7 +136,7 @@ export class SocketTracking {
     if (request === undefined || typeof request.once !== 'function') return
     let holder = this.#takeStack(request)
     if (holder === null && request.socket !== null && typeof request.socket === 'object') holder = this.#takeStack(request.socket)
-    const lease = this.tracker.open(this.tracker.rows.row(SOCKET_KINDS.http, requestHostPort(request)), request, this.threshold, holder, requestMeta(request.method, request.path))
+    const lease = this.tracker.open(this.tracker.rows.row(SOCKET_KINDS.http, requestHostPort(request)), request, this.threshold, holder, requestMeta(request.method, request.path), false)
     request.once('close', () => this.tracker.end(lease))
   }
 
@@ -151,7 +152,7 @@ export class SocketTracking {
     if (request === undefined || request === null || typeof request !== 'object') return
     const holder = this.#site(this.#onFetch)
     const row = this.tracker.rows.row(SOCKET_KINDS.fetch, originHostPort(request.origin))
-    this.#fetches.set(request, this.tracker.open(row, request, this.threshold, holder, requestMeta(request.method, request.path)))
+    this.#fetches.set(request, this.tracker.open(row, request, this.threshold, holder, requestMeta(request.method, request.path), false))
   }
 
   readonly #onFetchEnd = (message: unknown): void => {
