@@ -4,6 +4,7 @@ import { checkKeys, invalidOption } from '../options/validate.js'
 import { type LeakReport, Lease } from './lease.js'
 import { type ResolvedLeaksOptions, thresholdOption } from './options.js'
 import { type PoolSummary, PoolRegistry, type TrackPoolOptions, type TrackedPool } from './pool-registry.js'
+import { detectPool } from './pools/index.js'
 import { SocketTracking } from './sockets.js'
 import { captureStack } from './stack.js'
 import { ResourceRow } from './stats.js'
@@ -122,7 +123,9 @@ export class LeakTracking {
    */
   trackPool(pool: object, options?: TrackPoolOptions): TrackedPool {
     if (this.#options === null) {
-      return { name: options?.name ?? 'pool', kind: 'pg', untrack() {} }
+      // Off: the same answer (and the same refusal of a non-pool), nothing installed.
+      const { kind } = detectPool(pool)
+      return { name: options?.name ?? kind, kind, untrack() {} }
     }
     return this.#pools.track(pool, options)
   }

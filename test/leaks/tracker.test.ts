@@ -162,7 +162,10 @@ describe('options', () => {
       lease.release()
       expect(kit.report().leaks).toBeNull()
       expect(await kit.registry.metrics()).not.toContain('oomkit_resources_open')
-      expect(kit.leaks.trackPool(new pg.Pool())).toMatchObject({ name: 'pool' })
+      const pool = new pg.Pool()
+      expect(kit.leaks.trackPool(pool)).toMatchObject({ name: 'pg', kind: 'pg' })
+      expect(Object.hasOwn(pool, 'connect')).toBe(false)
+      expect(() => kit.leaks.trackPool({})).toThrow(/unsupported pool/)
     } finally {
       await kit.stop()
     }
