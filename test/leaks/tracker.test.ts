@@ -1,8 +1,9 @@
+import dc from 'node:diagnostics_channel'
 import pg from 'pg'
 import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import { OomkitError, createOomkit } from '../../src/index.js'
-import type { LeakReport } from '../../src/leaks/index.js'
+import { type LeakReport, SOCKET_CHANNELS } from '../../src/leaks/index.js'
 import { captureLogger } from '../helpers/http.js'
 import { ROUTES_FILE, fixtureRoutes } from './app.js'
 import { type LeakKit, PG_URL, gcUntil, leakKit, lineOf } from './helpers.js'
@@ -172,9 +173,12 @@ describe('options', () => {
   })
 
   it('stop() untracks, unsubscribes and forgets: later releases only count, nothing is reported', async () => {
-    const t = leakKit({ holdThresholdMs: 2000 })
+    const t = leakKit({ holdThresholdMs: 2000, sockets: true })
+    const channels = Object.values(SOCKET_CHANNELS)
+    expect(channels.filter((c) => dc.hasSubscribers(c))).toEqual(channels)
     const lease = t.kit.leaks.acquire('conn', {})
     await t.kit.stop()
+    expect(channels.filter((c) => dc.hasSubscribers(c))).toEqual([])
     t.advance(10_000)
     expect(t.kit.leaks.check()).toEqual([])
     expect(() => lease.release()).not.toThrow()
