@@ -7,7 +7,7 @@
 // rounds (the order alternates every round), summarised by medians:
 //
 // (a) One acquire+release pair through kit.leaks.acquire(kind, resource, { pool }) and
-//     lease.release(), with captureStacks: false and with stacks (12 frames captured, the loop
+//     lease.release(), with captureStacks: false and with stacks (10 frames captured, the loop
 //     running 20 frames deep as application code does), on one reused resource (a pooled
 //     connection) and on a fresh object per pair. Targets: < 1 µs per pair without stacks,
 //     < 5 µs with. For scale, the same run measures `new Error()` at the same depth.
@@ -60,7 +60,7 @@ function kitWith(leaks) {
   return createOomkit({ logger: silent, registry: new Registry(), defaultMetrics: false, heapProfile: false, logIntervalMs: 0, snapshot: false, leaks: { sockets: false, ...leaks } }).start()
 }
 
-/** Runs `fn` DEPTH frames down, as application code is called (the stack capture takes 12 of them). */
+/** Runs `fn` DEPTH frames down, as application code is called (the stack capture takes 10 of them). */
 function atDepth(n, fn) {
   return n === 0 ? fn() : atDepth(n - 1, fn)
 }
