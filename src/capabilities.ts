@@ -4,6 +4,7 @@ import { snapshotCapability } from './heap/snapshot/index.js'
 import { trendCapability } from './trend/index.js'
 import { lastWordsCapability } from './last-words/index.js'
 import { pyroscopeCapability } from './pyroscope/index.js'
+import { leaksCapability } from './leaks/index.js'
 
 /**
  * Every capability, in start order (they stop in reverse). Adding one is one line here; its
@@ -15,4 +16,5 @@ export const CAPABILITIES: readonly AnyCapabilityDefinition[] = [
   trendCapability,
   lastWordsCapability,
   pyroscopeCapability,
+  leaksCapability,
 ]

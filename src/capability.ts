@@ -36,12 +36,10 @@ import type { ResolvedCoreOptions } from './options/core.js'
 export interface ReportSections {
   /** Bounded caches: not built yet, always null. */
   caches: null
-  /** Tracked resources (connection leaks): not built yet, always null. */
-  leaks: null
 }
 
 /** Sections announced in the report before their capability exists: null until it lands (it then removes its key here). */
-export const ANNOUNCED_SECTIONS: Readonly<Pick<ReportSections, 'caches' | 'leaks'>> = Object.freeze({ caches: null, leaks: null })
+export const ANNOUNCED_SECTIONS: Readonly<Pick<ReportSections, 'caches'>> = Object.freeze({ caches: null })
 
 /**
  * Members capabilities add to the kit instance (`kit.cache(...)`, `kit.leaks`), augmented by each

@@ -6,6 +6,7 @@ export const ERROR_CODES = Object.freeze({
   OOMKIT_INVALID_OPTION: { status: null, description: 'An option passed to createOomkit, listen or an adapter is not of the expected form.' },
   OOMKIT_INVALID_ENV: { status: null, description: 'An OOMKIT_* environment variable read by oomkit/register is not of the expected form.' },
   OOMKIT_LISTEN_FAILED: { status: null, description: 'The standalone debug server could not listen (port in use, permission denied, bad address).' },
+  OOMKIT_UNSUPPORTED_POOL: { status: null, description: 'kit.leaks.trackPool was given an object that is not a pg.Pool, a mysql2 pool or a generic-pool Pool.' },
   OOMKIT_STOPPED: { status: null, description: 'The instance was stopped; create a new one to start again.' },
   OOMKIT_BAD_REQUEST: { status: 400, description: 'A query parameter has a bad value; the message names the parameter and the expected form.' },
   OOMKIT_UNAUTHORIZED: { status: 401, description: 'The route needs `Authorization: Bearer <token>` and the request had none or a wrong one.' },

@@ -24,6 +24,10 @@ export {
 } from './pyroscope/index.js'
 export type { Sample, ProcessMemory, HeapSpace } from './memory/sampler.js'
 export type { CaptureTrigger, CrashCause, LastWordsOptions, LastWordsSites, LastWordsSummary, PreviousCrash } from './last-words/index.js'
+export {
+  LeakTracking, Lease, type AcquireOptions, type LeakReport, type LeaksOptions, type LeaksReport, type PoolKind, type PoolSummary,
+  type ResourceSummary, type StackFrame, type TrackPoolOptions, type TrackedPool,
+} from './leaks/index.js'
 export type { ContainerMemory, MemoryPressure, PressureLine, CgroupLocation } from './container/index.js'
 
 /**

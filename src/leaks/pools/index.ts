@@ -1,0 +1,5 @@
+export { Checkouts, type PoolAdapter, type PoolContext, type PoolGauges, type PoolKind } from './common.js'
+export { SUPPORTED_POOLS, detectPool, loadPeer } from './detect.js'
+export { trackGenericPool } from './generic-pool.js'
+export { MYSQL2_POOL_CONNECT, trackMysql2 } from './mysql2.js'
+export { trackPg } from './pg.js'
