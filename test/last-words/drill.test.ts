@@ -86,11 +86,11 @@ async function runOnce(spec: DrillSpec, index: number): Promise<DrillRun> {
   const diag = tempDir(`drill-${spec.name}-${index}`)
   const env = { ...process.env, DIAG_DIR: diag, ...spec.env }
   const oomKillsBefore = oomKills(cgroup)
-  const service = startChild(cgroup.spawnNode([...spec.nodeArgs, SERVICE], { env }))
+  const service = startChild(cgroup.spawnNode([...spec.nodeArgs, SERVICE], { env, nice: 10 }))
   const exit = await untilExit(service, DIE_WITHIN_MS)
   const diedAt = Date.now()
   const oomKillsAfter = oomKills(cgroup)
-  const restart = startChild(cgroup.spawnNode([SERVICE], { env: { ...env, MODE: 'restart', LEAK_MB_PER_S: '0' } }))
+  const restart = startChild(cgroup.spawnNode([SERVICE], { env: { ...env, MODE: 'restart', LEAK_MB_PER_S: '0' }, nice: 10 }))
   const restartExit = await untilExit(restart, 30_000)
   return { index, cgroup, diag, service, exit, diedAt, oomKillsBefore, oomKillsAfter, restart, restartExit }
 }
