@@ -15,6 +15,7 @@ import { fixture, roots } from './fixtures/cgroup/expected.js'
 import { internals } from '../src/internal.js'
 import { type LogLine as Line, captureLog } from './helpers/logs.js'
 import { sleep, tick } from './helpers/time.js'
+import { heapFlagSupport } from '../src/memory/budget.js'
 
 const capture = captureLog
 
@@ -221,7 +222,9 @@ describe('budget line at start', () => {
       level: WARN, verdict: 'heap-limit-exceeds-container', heapLimit, limit: 268435456, recommendedMaxOldSpaceSizeMb: 192,
     })
     expect(budget[0]!.msg).toContain('exceeds the container limit 256 MiB')
-    expect(budget[0]!.msg).toContain('NODE_OPTIONS=--max-old-space-size=192')
+    // Node 22.21+ and 24 take --max-old-space-size-percentage, and the advice names it first; the MiB value is always there.
+    expect(budget[0]!.msg).toContain(`NODE_OPTIONS=${heapFlagSupport().percentage ? '--max-old-space-size-percentage=75' : '--max-old-space-size=192'}`)
+    expect(budget[0]!.msg).toContain('--max-old-space-size=192')
   })
 
   it.each([
