@@ -51,7 +51,11 @@ for (let i = 0; i < 2; i++) {
 const out = []
 for (let r = 0; r < rounds; r++) {
   const row = {}
-  const order = [['off1', off], ['on', on], ['off2', off]]
+  const order = [
+    ['off1', off],
+    ['on', on],
+    ['off2', off],
+  ]
   // Rotate so neither side always runs first after the GC.
   for (let k = 0; k < 3; k++) {
     const [name, run] = order[(k + r) % 3]

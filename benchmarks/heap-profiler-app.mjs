@@ -33,7 +33,9 @@ app.get('/items', function listItems(req, res) {
 const server = app.listen(0, '127.0.0.1', function onListening() {
   const { port } = server.address()
   const profile = kit.report().profile
-  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}/items`, profiler: profile === null ? 'off' : `${profile.backend} ${profile.intervalBytes}` })}\n`)
+  process.stdout.write(
+    `${JSON.stringify({ url: `http://127.0.0.1:${port}/items`, profiler: profile === null ? 'off' : `${profile.backend} ${profile.intervalBytes}` })}\n`,
+  )
 })
 server.keepAliveTimeout = 60_000
 process.stdin.on('end', () => process.exit(0))

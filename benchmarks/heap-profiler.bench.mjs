@@ -100,14 +100,20 @@ async function expressRounds() {
 }
 
 async function allocRoundsFor(backend) {
-  const child = nodeChild(0, ['--expose-gc', join(here, 'heap-profiler-alloc.mjs'), backend, String(allocRounds), String(ALLOC_ITERATIONS)], ['ignore', 'pipe', 'inherit'])
+  const child = nodeChild(
+    0,
+    ['--expose-gc', join(here, 'heap-profiler-alloc.mjs'), backend, String(allocRounds), String(ALLOC_ITERATIONS)],
+    ['ignore', 'pipe', 'inherit'],
+  )
   return firstLine(child, `alloc loop (${backend})`)
 }
 
 const started = Date.now()
 const loadBefore = loadavg()[0]
 const say = (line) => (args.json ? console.error(line) : console.log(line))
-say(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${pinned ? 'app on CPU 0, load on CPU 1' : 'not pinned (no taskset)'}, load average ${loadBefore.toFixed(2)}`)
+say(
+  `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${pinned ? 'app on CPU 0, load on CPU 1' : 'not pinned (no taskset)'}, load average ${loadBefore.toFixed(2)}`,
+)
 say(`(a) express: ${rounds} rounds x ${durationMs} ms per app, ${CONNECTIONS} connections`)
 const express = await expressRounds()
 say(`(b) allocation-heavy loop: ${allocRounds} rounds x ${ALLOC_ITERATIONS} iterations`)
@@ -130,7 +136,16 @@ const summary = {
   alloc: alloc.map((a) => {
     const cost = a.rounds.map((r) => r.on / ((r.off1 + r.off2) / 2))
     const aa = a.rounds.map((r) => r.off2 / r.off1)
-    return { backend: a.backend, intervalBytes: a.intervalBytes, medianMs: { off: median(a.rounds.flatMap((r) => [r.off1, r.off2])), on: median(a.rounds.map((r) => r.on)) }, costRatio: median(cost), aaRatio: median(aa), costRange: range(cost), aaRange: range(aa), rounds: a.rounds }
+    return {
+      backend: a.backend,
+      intervalBytes: a.intervalBytes,
+      medianMs: { off: median(a.rounds.flatMap((r) => [r.off1, r.off2])), on: median(a.rounds.map((r) => r.on)) },
+      costRatio: median(cost),
+      aaRatio: median(aa),
+      costRange: range(cost),
+      aaRange: range(aa),
+      rounds: a.rounds,
+    }
   }),
   seconds: Math.round((Date.now() - started) / 1000),
   loadAverage: { before: loadBefore, after: loadavg()[0] },
@@ -141,12 +156,18 @@ else {
   const e = summary.express
   console.log('\n| measurement | without profiler | with profiler (512 KiB) | profiler effect (median, range) | A/A noise (median, range) |')
   console.log('|---|---|---|---|---|')
-  console.log(`| Express 5 JSON route, req/s (${e.profiler}) | ${e.medianReqPerSec.A.toFixed(0)} | ${e.medianReqPerSec.B.toFixed(0)} | ${pct(e.profilerRatio)} (${range(bOverA)}) | ${pct(e.aaRatio)} (${range(aaExpress)}) |`)
+  console.log(
+    `| Express 5 JSON route, req/s (${e.profiler}) | ${e.medianReqPerSec.A.toFixed(0)} | ${e.medianReqPerSec.B.toFixed(0)} | ${pct(e.profilerRatio)} (${range(bOverA)}) | ${pct(e.aaRatio)} (${range(aaExpress)}) |`,
+  )
   for (const a of summary.alloc) {
     // Time per run: a positive effect is a cost.
-    console.log(`| allocation-heavy loop, ms per run (${a.backend}) | ${a.medianMs.off.toFixed(0)} | ${a.medianMs.on.toFixed(0)} | ${pct(a.costRatio)} (${a.costRange}) | ${pct(a.aaRatio)} (${a.aaRange}) |`)
+    console.log(
+      `| allocation-heavy loop, ms per run (${a.backend}) | ${a.medianMs.off.toFixed(0)} | ${a.medianMs.on.toFixed(0)} | ${pct(a.costRatio)} (${a.costRange}) | ${pct(a.aaRatio)} (${a.aaRange}) |`,
+    )
   }
-  console.log(`\nexpress: profiler ${pct(e.profilerRatio)} vs A/A ${pct(e.aaRatio)}: ${Math.abs(e.profilerRatio - e.aaRatio) <= 0.05 ? 'within' : 'OUTSIDE'} +/-5% of the noise`)
+  console.log(
+    `\nexpress: profiler ${pct(e.profilerRatio)} vs A/A ${pct(e.aaRatio)}: ${Math.abs(e.profilerRatio - e.aaRatio) <= 0.05 ? 'within' : 'OUTSIDE'} +/-5% of the noise`,
+  )
   console.log(`done in ${summary.seconds} s; 1-minute load average ${loadBefore.toFixed(2)} before, ${summary.loadAverage.after.toFixed(2)} after`)
 }
 const gate = summary.alloc[0]

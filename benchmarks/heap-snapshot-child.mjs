@@ -93,7 +93,7 @@ const builders = {
       // Node makes strings over ~1 MB from Buffer.toString() external (outside the V8 heap):
       // join 64 KB pieces instead, which gives one flat 1 MB string on the heap.
       const parts = []
-      for (let k = 0; k < 16; k++) parts.push(crypto.randomBytes(32 * 1024).toString('hex'));
+      for (let k = 0; k < 16; k++) parts.push(crypto.randomBytes(32 * 1024).toString('hex'))
       retained.push(parts.join(''))
     })
   },
@@ -113,15 +113,15 @@ const builders = {
       switch (turn++ % 3) {
         case 0:
           a = new Array(N)
-          for (let k = 0; k < N; k++) a[k] = (k * 7) & 0xffff;
+          for (let k = 0; k < N; k++) a[k] = (k * 7) & 0xffff
           break
         case 1:
           a = new Array(N)
-          for (let k = 0; k < N; k++) a[k] = k * 0.5 + 0.25;
+          for (let k = 0; k < N; k++) a[k] = k * 0.5 + 0.25
           break
         default:
           a = new Array(N)
-          for (let k = 0; k < N; k++) a[k] = pool[k % 1000];
+          for (let k = 0; k < N; k++) a[k] = pool[k % 1000]
       }
       retained.push(a)
     })
@@ -150,7 +150,7 @@ const builders = {
     let i = 0
     fillTo(() => {
       for (let k = 0; k < 500; k++, i++) {
-        const key = 'sess-' + i.toString(36) + '-' + (i * 2654435761 >>> 0).toString(16)
+        const key = 'sess-' + i.toString(36) + '-' + ((i * 2654435761) >>> 0).toString(16)
         const user = { id: i, email: 'u' + i + '@example.com', roles: i % 7 ? ['user'] : ['user', 'admin'] }
         const entry = {
           user,
@@ -166,7 +166,7 @@ const builders = {
         seen.add(i)
         if (i % 4 === 0) {
           const items = []
-          for (let j = 0; j < 3; j++) items.push({ sku: 'SKU' + ((i + j) % 5000), qty: 1 + j, price: 9.99 + j });
+          for (let j = 0; j < 3; j++) items.push({ sku: 'SKU' + ((i + j) % 5000), qty: 1 + j, price: 9.99 + j })
           orders.push(new Order(i, items))
         }
         if (i % 10 === 0) {
@@ -188,7 +188,7 @@ const builders = {
     const pool = Array.from({ length: 1000 }, (_, k) => ({ k }))
     const n = Math.ceil(Math.max(0, targetBytes - usedAfterGc()) / 8)
     const refs = new Array(n)
-    for (let k = 0; k < n; k++) refs[k] = pool[k % 1000];
+    for (let k = 0; k < n; k++) refs[k] = pool[k % 1000]
     retained.push(pool, refs)
   },
 
@@ -197,8 +197,8 @@ const builders = {
     let i = 0
     fillTo(() => {
       const a = new Array(1000)
-      for (let k = 0; k < 1000; k++, i++) a[k] = i + 0.5;
-      a[999] = 'x'; // keeps the elements generic, so each double is its own HeapNumber
+      for (let k = 0; k < 1000; k++, i++) a[k] = i + 0.5
+      a[999] = 'x' // keeps the elements generic, so each double is its own HeapNumber
       retained.push(a)
     })
   },
@@ -208,7 +208,7 @@ const builders = {
     let i = 0
     fillTo(() => {
       const a = new Array(1000)
-      for (let k = 0; k < 1000; k++, i++) a[k] = 'k' + i;
+      for (let k = 0; k < 1000; k++, i++) a[k] = 'k' + i
       retained.push(a)
     })
   },
@@ -256,30 +256,34 @@ const file = path.join(dir, `bench-${process.pid}.heapsnapshot`)
 // than the interval is always interval..interval + size, so it cannot tell object sizes apart).
 // Small objects (regular spaces): estimated count and bytes, and the count per size class;
 // large ones (> 128 KiB, large-object space): each sampled size, largest first.
-const sampleFeatures = ddHeap && (() => {
-  const allocs = []
-  const walk = (node) => {
-    for (const x of node.allocations) allocs.push([x.sizeBytes, x.count])
-    for (const c of node.children) walk(c)
-  }
-  walk(ddHeap.v8Profile())
-  let smallObjects = 0, smallBytes = 0, smallSamples = 0
-  const hist = {}
-  const large = []
-  for (const [sz, c] of allocs) {
-    if (sz > 131072) {
-      for (let k = 0; k < c; k++) large.push(sz)
-      continue
+const sampleFeatures =
+  ddHeap &&
+  (() => {
+    const allocs = []
+    const walk = (node) => {
+      for (const x of node.allocations) allocs.push([x.sizeBytes, x.count])
+      for (const c of node.children) walk(c)
     }
-    smallObjects += c
-    smallBytes += sz * c
-    smallSamples += Math.max(1, Math.round(c * (1 - Math.exp(-sz / SAMPLING_INTERVAL))))
-    const b = sz <= 16 ? 16 : sz <= 24 ? 24 : sz <= 32 ? 32 : sz <= 48 ? 48 : sz <= 64 ? 64 : sz <= 128 ? 128 : sz <= 1024 ? 1024 : 131072
-    hist[b] = (hist[b] ?? 0) + c
-  }
-  large.sort((x, y) => y - x)
-  return { smallSamples, smallObjects, smallBytes, hist, large: large.slice(0, 50), largeCount: large.length, largeBytes: large.reduce((x, y) => x + y, 0) }
-})()
+    walk(ddHeap.v8Profile())
+    let smallObjects = 0,
+      smallBytes = 0,
+      smallSamples = 0
+    const hist = {}
+    const large = []
+    for (const [sz, c] of allocs) {
+      if (sz > 131072) {
+        for (let k = 0; k < c; k++) large.push(sz)
+        continue
+      }
+      smallObjects += c
+      smallBytes += sz * c
+      smallSamples += Math.max(1, Math.round(c * (1 - Math.exp(-sz / SAMPLING_INTERVAL))))
+      const b = sz <= 16 ? 16 : sz <= 24 ? 24 : sz <= 32 ? 32 : sz <= 48 ? 48 : sz <= 64 ? 64 : sz <= 128 ? 128 : sz <= 1024 ? 1024 : 131072
+      hist[b] = (hist[b] ?? 0) + c
+    }
+    large.sort((x, y) => y - x)
+    return { smallSamples, smallObjects, smallBytes, hist, large: large.slice(0, 50), largeCount: large.length, largeBytes: large.reduce((x, y) => x + y, 0) }
+  })()
 
 if (ddHeap) {
   gc()

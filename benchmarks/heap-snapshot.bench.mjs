@@ -212,27 +212,28 @@ try {
             `${pad((extra / r.heapUsed).toFixed(2), 8)}${pad(fmtMB(r.fileBytes), 8)}${pad(fmtMB(estimate), 9)}` +
             `${pad(ratio.toFixed(2), 9)}${flag}`,
         )
-        if (args.json) console.log(
-          JSON.stringify({
-            shape,
-            targetMB: size,
-            round,
-            heapUsed: r.heapUsed,
-            heapTotal: r.heapTotal,
-            rssBefore: r.rssBefore,
-            peakExtraRss: extra,
-            sampledPeakExtraRss: r.sampledPeak ? r.sampledPeak - r.rssBefore : null,
-            hwmPeakExtraRss: r.peakRssHwm ? r.peakRssHwm - r.rssBefore : null,
-            snapshotMs: r.snapshotMs,
-            fileBytes: r.fileBytes,
-            nodeCount: r.nodeCount,
-            edgeCount: r.edgeCount,
-            extraPerHeapUsed: +(extra / r.heapUsed).toFixed(3),
-            estimate,
-            estimatePerMeasured: +ratio.toFixed(3),
-            ...(r.sampleFeatures ? { sampleFeatures: r.sampleFeatures } : {}),
-          }),
-        )
+        if (args.json)
+          console.log(
+            JSON.stringify({
+              shape,
+              targetMB: size,
+              round,
+              heapUsed: r.heapUsed,
+              heapTotal: r.heapTotal,
+              rssBefore: r.rssBefore,
+              peakExtraRss: extra,
+              sampledPeakExtraRss: r.sampledPeak ? r.sampledPeak - r.rssBefore : null,
+              hwmPeakExtraRss: r.peakRssHwm ? r.peakRssHwm - r.rssBefore : null,
+              snapshotMs: r.snapshotMs,
+              fileBytes: r.fileBytes,
+              nodeCount: r.nodeCount,
+              edgeCount: r.edgeCount,
+              extraPerHeapUsed: +(extra / r.heapUsed).toFixed(3),
+              estimate,
+              estimatePerMeasured: +ratio.toFixed(3),
+              ...(r.sampleFeatures ? { sampleFeatures: r.sampleFeatures } : {}),
+            }),
+          )
         if (ratio < 1) under = true
         if (ratio > maxRatio) over = true
       }
@@ -251,9 +252,7 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
 }
-console.log(
-  '\n| shape | heap used MB | nodes | edges | snapshot s | peak extra RSS MB | spread | extra / heap | file / heap | estimate MB | estimate / peak |',
-)
+console.log('\n| shape | heap used MB | nodes | edges | snapshot s | peak extra RSS MB | spread | extra / heap | file / heap | estimate MB | estimate / peak |')
 console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
 const cases = new Map()
 for (const r of results) {

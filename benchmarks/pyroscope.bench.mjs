@@ -76,7 +76,14 @@ const sink = createServer((req, res) => {
 await new Promise((resolve) => sink.listen(0, '127.0.0.1', resolve))
 const ingest = `http://127.0.0.1:${sink.address().port}`
 
-const APPS = [['A', 'none'], ['heap', 'heap'], ['wall', 'wall'], ['oomkit-pyroscope', 'oomkit-pyroscope'], ['pyroscope-own', 'pyroscope-own'], ["A'", 'none']]
+const APPS = [
+  ['A', 'none'],
+  ['heap', 'heap'],
+  ['wall', 'wall'],
+  ['oomkit-pyroscope', 'oomkit-pyroscope'],
+  ['pyroscope-own', 'pyroscope-own'],
+  ["A'", 'none'],
+]
 
 async function startApp(mode) {
   const child = nodeChild(0, [join(here, 'pyroscope-app.mjs'), mode, ingest])
@@ -89,7 +96,11 @@ async function appStats(app) {
 }
 
 async function load(url, ms, warmupMs = 500) {
-  const child = nodeChild(1, [join(here, 'heap-profiler-load.mjs'), `${url}/items`, String(ms), String(CONNECTIONS), String(warmupMs)], ['ignore', 'pipe', 'inherit'])
+  const child = nodeChild(
+    1,
+    [join(here, 'heap-profiler-load.mjs'), `${url}/items`, String(ms), String(CONNECTIONS), String(warmupMs)],
+    ['ignore', 'pipe', 'inherit'],
+  )
   const r = await firstLine(child, 'load generator')
   if (r.errors > 0) throw new Error(`load generator saw ${r.errors} errors against ${url}`)
   return r
@@ -97,7 +108,9 @@ async function load(url, ms, warmupMs = 500) {
 
 const started = Date.now()
 const loadBefore = loadavg()[0]
-say(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${pinned ? 'apps on CPU 0, load on CPU 1' : 'not pinned (no taskset)'}, load average ${loadBefore.toFixed(2)}`)
+say(
+  `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${pinned ? 'apps on CPU 0, load on CPU 1' : 'not pinned (no taskset)'}, load average ${loadBefore.toFixed(2)}`,
+)
 say(`${rounds} rounds x ${durationMs} ms per app, ${CONNECTIONS} connections; apps: ${APPS.map(([n, m]) => (n === m ? n : `${n} (${m})`)).join(', ')}`)
 
 const apps = {}
@@ -126,10 +139,15 @@ try {
   lastStats = Object.fromEntries(await Promise.all(Object.values(apps).map(async (a) => [a.name, { ...(await appStats(a)), at: performance.now() }])))
 } finally {
   // The apps first: their stop sends the last profiles to the sink.
-  await Promise.all(Object.values(apps).map((app) => new Promise((resolve) => {
-    app.child.once('exit', resolve)
-    app.child.stdin.end()
-  })))
+  await Promise.all(
+    Object.values(apps).map(
+      (app) =>
+        new Promise((resolve) => {
+          app.child.once('exit', resolve)
+          app.child.stdin.end()
+        }),
+    ),
+  )
   sink.close()
 }
 
@@ -142,24 +160,29 @@ const summary = {
   date: new Date().toISOString(),
   rounds,
   durationMs,
-  apps: Object.fromEntries(APPS.map(([name, mode]) => {
-    const rps = rows.map((r) => r[name].rps / base(r))
-    const cpu = rows.map((r) => r[name].cpuUsPerReq / baseCpu(r))
-    const idleMs = lastStats[name].at - firstStats[name].at - loadedMs
-    const idleCpuUs = lastStats[name].cpuUs - firstStats[name].cpuUs - apps[name].busyCpuUs
-    return [name, {
-      mode,
-      medianReqPerSec: median(rows.map((r) => r[name].rps)),
-      throughputRatio: median(rps),
-      throughputRange: range(rps),
-      cpuUsPerReq: median(rows.map((r) => r[name].cpuUsPerReq)),
-      cpuRatio: median(cpu),
-      cpuRange: range(cpu),
-      idleCpuMsPerSec: idleCpuUs / 1000 / (idleMs / 1000),
-      rssMB: lastStats[name].rss / 1024 / 1024,
-      uploads: uploads.get(`bench-${mode}`) ?? 0,
-    }]
-  })),
+  apps: Object.fromEntries(
+    APPS.map(([name, mode]) => {
+      const rps = rows.map((r) => r[name].rps / base(r))
+      const cpu = rows.map((r) => r[name].cpuUsPerReq / baseCpu(r))
+      const idleMs = lastStats[name].at - firstStats[name].at - loadedMs
+      const idleCpuUs = lastStats[name].cpuUs - firstStats[name].cpuUs - apps[name].busyCpuUs
+      return [
+        name,
+        {
+          mode,
+          medianReqPerSec: median(rows.map((r) => r[name].rps)),
+          throughputRatio: median(rps),
+          throughputRange: range(rps),
+          cpuUsPerReq: median(rows.map((r) => r[name].cpuUsPerReq)),
+          cpuRatio: median(cpu),
+          cpuRange: range(cpu),
+          idleCpuMsPerSec: idleCpuUs / 1000 / (idleMs / 1000),
+          rssMB: lastStats[name].rss / 1024 / 1024,
+          uploads: uploads.get(`bench-${mode}`) ?? 0,
+        },
+      ]
+    }),
+  ),
   seconds: Math.round((Date.now() - started) / 1000),
   loadAverage: { before: loadBefore, after: loadavg()[0] },
 }
@@ -174,13 +197,21 @@ summary.vsPeer = {
 const bound = MAX_VS_PEER + summary.vsPeer.noise
 if (args.json) console.log(JSON.stringify({ ...summary, rows }, null, 2))
 else {
-  console.log('\n| setup | req/s (median) | throughput vs no profiling (median, range) | CPU µs / request | CPU / request vs no profiling (median, range) | idle CPU ms/s | RSS MB | uploads |')
+  console.log(
+    '\n| setup | req/s (median) | throughput vs no profiling (median, range) | CPU µs / request | CPU / request vs no profiling (median, range) | idle CPU ms/s | RSS MB | uploads |',
+  )
   console.log('|---|---|---|---|---|---|---|---|')
   for (const [name, a] of Object.entries(summary.apps)) {
-    console.log(`| ${name} | ${a.medianReqPerSec.toFixed(0)} | ${pct(a.throughputRatio)} (${a.throughputRange}) | ${a.cpuUsPerReq.toFixed(1)} | ${pct(a.cpuRatio)} (${a.cpuRange}) | ${a.idleCpuMsPerSec.toFixed(2)} | ${a.rssMB.toFixed(0)} | ${a.uploads} |`)
+    console.log(
+      `| ${name} | ${a.medianReqPerSec.toFixed(0)} | ${pct(a.throughputRatio)} (${a.throughputRange}) | ${a.cpuUsPerReq.toFixed(1)} | ${pct(a.cpuRatio)} (${a.cpuRange}) | ${a.idleCpuMsPerSec.toFixed(2)} | ${a.rssMB.toFixed(0)} | ${a.uploads} |`,
+    )
   }
-  console.log(`\noomkit's Pyroscope vs @pyroscope/nodejs's own setup, paired per round: CPU per request ${pct(summary.vsPeer.cpuPerRequest)}, throughput ${pct(summary.vsPeer.throughput)}`)
-  console.log(`A'/A noise: ${pct(summary.apps["A'"].throughputRatio)} throughput, ${pct(summary.apps["A'"].cpuRatio)} CPU per request (median per-round disagreement ${(summary.vsPeer.noise * 100).toFixed(1)}%); done in ${summary.seconds} s; 1-minute load average ${loadBefore.toFixed(2)} before, ${summary.loadAverage.after.toFixed(2)} after`)
+  console.log(
+    `\noomkit's Pyroscope vs @pyroscope/nodejs's own setup, paired per round: CPU per request ${pct(summary.vsPeer.cpuPerRequest)}, throughput ${pct(summary.vsPeer.throughput)}`,
+  )
+  console.log(
+    `A'/A noise: ${pct(summary.apps["A'"].throughputRatio)} throughput, ${pct(summary.apps["A'"].cpuRatio)} CPU per request (median per-round disagreement ${(summary.vsPeer.noise * 100).toFixed(1)}%); done in ${summary.seconds} s; 1-minute load average ${loadBefore.toFixed(2)} before, ${summary.loadAverage.after.toFixed(2)} after`,
+  )
 }
 const verdict = `oomkit's Pyroscope costs ${pct(summary.vsPeer.cpuPerRequest)} CPU per request against @pyroscope/nodejs's own setup (${pct(own.cpuRatio)} vs ${pct(peer.cpuRatio)} against no profiling)`
 const boundText = `the bound is +${(bound * 100).toFixed(1)}% (5% + the A/A noise ${(summary.vsPeer.noise * 100).toFixed(1)}%)`

@@ -11,7 +11,13 @@ const keepAlive = setInterval(() => {}, 1000)
 let kit = null
 if (mode !== 'bare') {
   const { createOomkit } = await import('../dist/src/index.js')
-  kit = createOomkit({ logger: pino({ level: 'error' }, pino.destination(2)), registry: new Registry(), cgroupRoot, procRoot, defaultMetrics: mode === 'defaults' }).start()
+  kit = createOomkit({
+    logger: pino({ level: 'error' }, pino.destination(2)),
+    registry: new Registry(),
+    cgroupRoot,
+    procRoot,
+    defaultMetrics: mode === 'defaults',
+  }).start()
 }
 // Let start-up (imports, the profiler's first read, JIT) settle before measuring.
 await new Promise((r) => setTimeout(r, 2000))

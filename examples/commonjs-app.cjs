@@ -7,6 +7,4 @@ kit.listen({ port: Number(process.env.OOMKIT_PORT ?? 9469) }).then(
   (s) => console.log(`oomkit on ${s.url}`),
   (err) => console.error(`oomkit debug server down: ${err.message}`),
 )
-http
-  .createServer((_req, res) => res.end('hello from a CommonJS app\n'))
-  .listen(Number(process.env.PORT ?? 3002), '127.0.0.1')
+http.createServer((_req, res) => res.end('hello from a CommonJS app\n')).listen(Number(process.env.PORT ?? 3002), '127.0.0.1')

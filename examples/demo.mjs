@@ -63,7 +63,10 @@ const timer = setInterval(() => {
     const site = t.growingSites[0] === undefined ? '' : `; fastest growing: ${t.growingSites[0].function} ${t.growingSites[0].file}:${t.growingSites[0].line}`
     console.log(`[oomkit] trend: ${growing}${limit}${t.leakSuspected ? ' — LEAK SUSPECTED' : ''}${site}`)
   }
-  if (r.snapshot !== null) console.log(`[oomkit] heap snapshot now: ${r.snapshot.possible ? 'possible' : `refused (${r.snapshot.reason})`}, needs ~${mib(r.snapshot.neededBytes)}, headroom ${mib(r.snapshot.headroomBytes)}`)
+  if (r.snapshot !== null)
+    console.log(
+      `[oomkit] heap snapshot now: ${r.snapshot.possible ? 'possible' : `refused (${r.snapshot.reason})`}, needs ~${mib(r.snapshot.neededBytes)}, headroom ${mib(r.snapshot.headroomBytes)}`,
+    )
 }, 10_000)
 timer.unref()
 

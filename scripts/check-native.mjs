@@ -60,7 +60,10 @@ try {
 // The add-on node-gyp-build picked, as mapped into this process.
 let addon = 'unknown'
 try {
-  const line = fs.readFileSync('/proc/self/maps', 'utf8').split('\n').find((l) => l.includes('dd_pprof'))
+  const line = fs
+    .readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .find((l) => l.includes('dd_pprof'))
   if (line) addon = line.slice(line.indexOf('/')).replace(/.*\/node_modules\//, '')
 } catch {
   // not Linux

@@ -41,7 +41,10 @@ export function readKernelSignals(loc: CgroupLocation): KernelSignals {
   const text = readText(join(loc.dir, 'memory.events'))
   const e = parseKeyed(text)
   return {
-    events: text === null ? null : { low: e.get('low') ?? null, high: e.get('high') ?? null, max: e.get('max') ?? null, oom: e.get('oom') ?? null, oomKill: e.get('oom_kill') ?? null },
+    events:
+      text === null
+        ? null
+        : { low: e.get('low') ?? null, high: e.get('high') ?? null, max: e.get('max') ?? null, oom: e.get('oom') ?? null, oomKill: e.get('oom_kill') ?? null },
     peakBytes: parseBytes(readText(join(loc.dir, 'memory.peak'))),
     failcnt: null,
   }

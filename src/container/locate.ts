@@ -13,7 +13,12 @@ export interface CgroupLocation {
   readonly mountDir: string
 }
 
-interface MountEntry { root: string; mountPoint: string; fsType: string; superOptions: string[] }
+interface MountEntry {
+  root: string
+  mountPoint: string
+  fsType: string
+  superOptions: string[]
+}
 
 const DEFAULT_CGROUP_MOUNT = '/sys/fs/cgroup'
 
@@ -47,7 +52,11 @@ function parseMountInfo(text: string): MountEntry[] {
   return out
 }
 
-interface ProcCgroupLine { hierarchyId: string; controllers: string[]; path: string }
+interface ProcCgroupLine {
+  hierarchyId: string
+  controllers: string[]
+  path: string
+}
 
 function parseProcCgroup(text: string): ProcCgroupLine[] {
   const out: ProcCgroupLine[] = []
@@ -57,7 +66,10 @@ function parseProcCgroup(text: string): ProcCgroupLine[] {
     if (first < 0 || second < 0) continue
     out.push({
       hierarchyId: line.slice(0, first),
-      controllers: line.slice(first + 1, second).split(',').filter(Boolean),
+      controllers: line
+        .slice(first + 1, second)
+        .split(',')
+        .filter(Boolean),
       path: line.slice(second + 1),
     })
   }

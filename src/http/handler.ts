@@ -54,7 +54,8 @@ export function clientErrorStatus(code: string | undefined): number | null {
   return code?.startsWith('HPE_') === true ? 400 : null
 }
 
-const TOKEN_HELP = 'set a token: OOMKIT_TOKEN=<secret> with oomkit/register, listen({ token }), or oomkitExpress(kit, { token }); then send "Authorization: Bearer <secret>"'
+const TOKEN_HELP =
+  'set a token: OOMKIT_TOKEN=<secret> with oomkit/register, listen({ token }), or oomkitExpress(kit, { token }); then send "Authorization: Bearer <secret>"'
 
 /**
  * The one request handler behind oomkit's server and every adapter: territory, auth, method,
@@ -108,7 +109,10 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Oomki
       })
     }
 
-    const deny = territory === 'debug' && options.open === true ? null : authorize(req, territory === 'debug' ? debugToken : metricsToken, territory === 'debug', options.loopbackListener)
+    const deny =
+      territory === 'debug' && options.open === true
+        ? null
+        : authorize(req, territory === 'debug' ? debugToken : metricsToken, territory === 'debug', options.loopbackListener)
     if (deny !== null) {
       audit.outcome = 'denied'
       if (deny.code === 'OOMKIT_UNAUTHORIZED') res.setHeader('WWW-Authenticate', 'Bearer realm="oomkit"')
@@ -165,10 +169,16 @@ function authorize(req: IncomingMessage, token: TokenCheck | null, debug: boolea
   }
   if (!debug) return null
   if (!loopbackListener) {
-    return { code: 'OOMKIT_TOKEN_REQUIRED', message: `Debug routes here need a token: ${TOKEN_HELP}. Without a token they answer only on a loopback listener (reach it with kubectl port-forward)` }
+    return {
+      code: 'OOMKIT_TOKEN_REQUIRED',
+      message: `Debug routes here need a token: ${TOKEN_HELP}. Without a token they answer only on a loopback listener (reach it with kubectl port-forward)`,
+    }
   }
   if (!isLoopbackHostHeader(req.headers.host)) {
-    return { code: 'OOMKIT_FORBIDDEN_HOST', message: 'Without a token, debug routes answer only for a loopback Host (localhost, 127.0.0.1, [::1]); ' + TOKEN_HELP }
+    return {
+      code: 'OOMKIT_FORBIDDEN_HOST',
+      message: 'Without a token, debug routes answer only for a loopback Host (localhost, 127.0.0.1, [::1]); ' + TOKEN_HELP,
+    }
   }
   return null
 }

@@ -5,6 +5,14 @@ export { type Route, type RouteContext, QueryError, intParam, flagParam, queryPa
 export { sendJson, sendError, setDebugHeaders } from './respond.js'
 export { metricsRoute } from './metrics-route.js'
 export { memoryRoute } from './memory-route.js'
-export { LISTEN_DEFAULTS, resolveListen, resolveMount, type HandlerMountOptions, type ListenOptions, type ResolvedListen, type ResolvedMount } from './mount-options.js'
+export {
+  LISTEN_DEFAULTS,
+  resolveListen,
+  resolveMount,
+  type HandlerMountOptions,
+  type ListenOptions,
+  type ResolvedListen,
+  type ResolvedMount,
+} from './mount-options.js'
 export { HttpSurface, stoppedError } from './listener.js'
 export { answerHead } from './respond.js'

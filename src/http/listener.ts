@@ -33,8 +33,8 @@ export class HttpSurface {
       this.#warnedOpen = true
       this.deps.logger.warn(
         { code: 'OOMKIT_UNAUTHENTICATED_DEBUG' },
-        'oomkit debug routes are served on the app port WITHOUT authentication (allowUnauthenticated: true): '
-          + 'anyone who reaches the port can take heap snapshots; set a token instead',
+        'oomkit debug routes are served on the app port WITHOUT authentication (allowUnauthenticated: true): ' +
+          'anyone who reaches the port can take heap snapshots; set a token instead',
       )
     }
     return createHandler(this.deps, { ...o, loopbackListener: false })
@@ -45,7 +45,10 @@ export class HttpSurface {
     const { port, host, token, metricsToken } = resolveListen(options)
     if (this.stopped()) throw stoppedError()
     if (this.#listening !== null) {
-      throw new OomkitError('OOMKIT_LISTEN_FAILED', `oomkit debug server is already listening${this.#server === null ? '' : ` at ${this.#server.url}`}; stop() first`)
+      throw new OomkitError(
+        'OOMKIT_LISTEN_FAILED',
+        `oomkit debug server is already listening${this.#server === null ? '' : ` at ${this.#server.url}`}; stop() first`,
+      )
     }
     const loopbackListener = isLoopbackHost(host)
     this.#listening = startServer(createHandler(this.deps, { token, metricsToken, loopbackListener }), port, host, this.deps.logger)

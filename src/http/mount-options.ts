@@ -67,6 +67,7 @@ export function resolveMount(options: HandlerMountOptions = {}): ResolvedMount {
   const token = tokenOption('token', o.token)
   const metricsToken = tokenOption('metricsToken', o.metricsToken)
   if (o.metrics !== undefined && typeof o.metrics !== 'boolean') invalidOption('metrics', 'true or false', o.metrics)
-  if (o.allowUnauthenticated !== undefined && typeof o.allowUnauthenticated !== 'boolean') invalidOption('allowUnauthenticated', 'true or false', o.allowUnauthenticated)
+  if (o.allowUnauthenticated !== undefined && typeof o.allowUnauthenticated !== 'boolean')
+    invalidOption('allowUnauthenticated', 'true or false', o.allowUnauthenticated)
   return { token, metricsToken, metrics: o.metrics !== false, open: o.allowUnauthenticated === true && token === undefined }
 }

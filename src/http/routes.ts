@@ -31,7 +31,11 @@ export function allowedMethods(route: Route): string[] {
 
 /** A query parameter with a bad value: answered 400 naming it. */
 export class QueryError extends OomkitError {
-  constructor(readonly parameter: string, expected: string, given: string) {
+  constructor(
+    readonly parameter: string,
+    expected: string,
+    given: string,
+  ) {
     super('OOMKIT_BAD_REQUEST', `Bad query parameter ${parameter}=${JSON.stringify(given.slice(0, 60))}: expected ${expected}`)
   }
 }

@@ -36,11 +36,14 @@ export function previousCrashCollector(crash: () => PreviousCrash | null): Colle
   return defineCollector({
     name: 'last-words',
     read: crash,
-    families: [{
-      name: 'previous_crash_info', type: 'gauge',
-      help: 'The previous instance died of memory (cause: container, heap or unknown): 1 for the life of this instance, absent after a clean stop.',
-      values: (c) => (c === null ? [] : [{ value: 1, labels: { cause: c.cause } }]),
-    }],
+    families: [
+      {
+        name: 'previous_crash_info',
+        type: 'gauge',
+        help: 'The previous instance died of memory (cause: container, heap or unknown): 1 for the life of this instance, absent after a clean stop.',
+        values: (c) => (c === null ? [] : [{ value: 1, labels: { cause: c.cause } }]),
+      },
+    ],
   })
 }
 
@@ -53,24 +56,40 @@ function lastWords(ctx: CapabilityContext<ResolvedLastWordsOptions>): Capability
   let fatalClaimed = false
   let heapNearArmed = true
   let startedAt = 0
-  const capture = new LastWordsCapture({
-    logger, memory, report: ctx.report, shared: ctx.shared, maxCaptures: options.maxCaptures, bounds: options,
-    get run() {
-      return { pid: process.pid, startedAt }
+  const capture = new LastWordsCapture(
+    {
+      logger,
+      memory,
+      report: ctx.report,
+      shared: ctx.shared,
+      maxCaptures: options.maxCaptures,
+      bounds: options,
+      get run() {
+        return { pid: process.pid, startedAt }
+      },
+      oldSpaceFlagBytes: flagBytes,
+      onCaptured: (at) => marker?.captured(at),
     },
-    oldSpaceFlagBytes: flagBytes,
-    onCaptured: (at) => marker?.captured(at),
-  }, () => dir)
+    () => dir,
+  )
   const onCritical = (_fields: MemoryFields): void => void capture.capture('critical')
   // Subscribed now, not at start: before any listener of the app, whenever the app subscribes
   // (one that exits or kills the process on 'critical' must not cut the last words short).
   events.on('critical', onCritical)
   const record = (reading: Reading, force: boolean): void => {
     const c = reading.container
-    marker?.record({
-      at: reading.t, workingSetBytes: c?.workingSetBytes ?? null, limitBytes: c?.limitBytes ?? null, utilization: utilization(c),
-      heapUsedBytes: reading.process.heapUsed, liveAfterGcBytes: memory.gc.liveAfterGcBytes, oomKills: c?.oomKills ?? null,
-    }, force)
+    marker?.record(
+      {
+        at: reading.t,
+        workingSetBytes: c?.workingSetBytes ?? null,
+        limitBytes: c?.limitBytes ?? null,
+        utilization: utilization(c),
+        heapUsedBytes: reading.process.heapUsed,
+        liveAfterGcBytes: memory.gc.liveAfterGcBytes,
+        oomKills: c?.oomKills ?? null,
+      },
+      force,
+    )
   }
 
   function readPrevious(lastWordsDir: string, reportDirs: string[]): void {
@@ -84,8 +103,10 @@ function lastWords(ctx: CapabilityContext<ResolvedLastWordsOptions>): Capability
     previous = crashes[0] ?? null
     if (previous !== null) logger.warn({ previousCrash: previous, uncleanRuns: runs.length }, crashMessage(previous))
     else if (runs.length > 0) {
-      logger.info({ uncleanRuns: runs.map((r) => ({ pid: r.marker.pid, startedAt: new Date(r.marker.startedAt).toISOString() })) },
-        'oomkit: the previous instance did not stop cleanly, with no sign of a memory death (a SIGTERM or SIGINT without a handler ends a process so too)')
+      logger.info(
+        { uncleanRuns: runs.map((r) => ({ pid: r.marker.pid, startedAt: new Date(r.marker.startedAt).toISOString() })) },
+        'oomkit: the previous instance did not stop cleanly, with no sign of a memory death (a SIGTERM or SIGINT without a handler ends a process so too)',
+      )
     }
   }
 
@@ -105,10 +126,17 @@ function lastWords(ctx: CapabilityContext<ResolvedLastWordsOptions>): Capability
       const reading = memory.latest()
       const c = reading.container
       marker = new RunMarkerFile(dir, {
-        version: 1, pid: process.pid, startedAt, processStartedAt: performance.timeOrigin,
-        cgroupPath: c?.cgroupPath ?? null, oomKillsAtStart: c?.oomKills ?? null,
-        heapSizeLimitBytes: reading.v8.heapSizeLimit, oldGenerationLimitBytes: oldGenerationLimit(reading.v8.heapSizeLimit, flagBytes),
-        lastSample: null, points: [], captures: 0,
+        version: 1,
+        pid: process.pid,
+        startedAt,
+        processStartedAt: performance.timeOrigin,
+        cgroupPath: c?.cgroupPath ?? null,
+        oomKillsAtStart: c?.oomKills ?? null,
+        heapSizeLimitBytes: reading.v8.heapSizeLimit,
+        oldGenerationLimitBytes: oldGenerationLimit(reading.v8.heapSizeLimit, flagBytes),
+        lastSample: null,
+        points: [],
+        captures: 0,
       })
       try {
         marker.create(startedAt)

@@ -103,18 +103,33 @@ export class LastWordsCapture {
     const growing = safe(() => d.shared.heapProfile?.growingSites(10), undefined) ?? []
     const dir = this.dir()
     const fields = {
-      lastWords: true, trigger, cause,
-      workingSet: c?.workingSetBytes ?? null, limit: c?.limitBytes ?? null, utilization: utilization(c), oomKills: c?.oomKills ?? null,
-      heapUsed: reading.v8.usedHeapSize, liveAfterGc: d.memory.gc.liveAfterGcBytes, heapLimit: reading.v8.heapSizeLimit,
-      oldGenerationUsed: near.usedBytes, oldGenerationLimit: near.limitBytes,
-      workingSetGrowthBytesPerSecond: early.workingSetBytesPerSecond, liveSetGrowthBytesPerSecond: early.liveSetBytesPerSecond,
-      growingSites: growing.filter((s) => s.function !== INTERNALS_ROW).slice(0, 3).map(siteName), dir,
+      lastWords: true,
+      trigger,
+      cause,
+      workingSet: c?.workingSetBytes ?? null,
+      limit: c?.limitBytes ?? null,
+      utilization: utilization(c),
+      oomKills: c?.oomKills ?? null,
+      heapUsed: reading.v8.usedHeapSize,
+      liveAfterGc: d.memory.gc.liveAfterGcBytes,
+      heapLimit: reading.v8.heapSizeLimit,
+      oldGenerationUsed: near.usedBytes,
+      oldGenerationLimit: near.limitBytes,
+      workingSetGrowthBytesPerSecond: early.workingSetBytesPerSecond,
+      liveSetGrowthBytesPerSecond: early.liveSetBytesPerSecond,
+      growingSites: growing
+        .filter((s) => s.function !== INTERNALS_ROW)
+        .slice(0, 3)
+        .map(siteName),
+      dir,
     }
-    const what = trigger === 'critical'
-      ? `working set ${mib(fields.workingSet)} of the ${mib(fields.limit)} container limit`
-      : `V8 old generation ${mib(near.usedBytes)} of its ${mib(near.limitBytes)} limit`
-    const msg = `oomkit last words: ${what}, growing ${rate(cause === 'container' ? early.workingSetBytesPerSecond : early.liveSetBytesPerSecond)}`
-      + (dir === null ? '; no files (the last-words directory is unusable)' : `; files in ${dir}`)
+    const what =
+      trigger === 'critical'
+        ? `working set ${mib(fields.workingSet)} of the ${mib(fields.limit)} container limit`
+        : `V8 old generation ${mib(near.usedBytes)} of its ${mib(near.limitBytes)} limit`
+    const msg =
+      `oomkit last words: ${what}, growing ${rate(cause === 'container' ? early.workingSetBytesPerSecond : early.liveSetBytesPerSecond)}` +
+      (dir === null ? '; no files (the last-words directory is unusable)' : `; files in ${dir}`)
     const line = { level: 50, time: at, pid: process.pid, hostname: hostname(), name: 'oomkit', ...fields, msg }
     safe(() => (d.writeLine ?? writeStderr)(`${JSON.stringify(line)}\n`), undefined)
     // At a critical crossing the core has just logged (and flushed) its error line: one per episode.
@@ -127,17 +142,40 @@ export class LastWordsCapture {
     if (dir === null) return { at, trigger, line, files: [], done: Promise.resolve([]) }
 
     const pid = process.pid
-    const names = { report: lastWordsFileName(at, pid, 'report'), nodeReport: lastWordsFileName(at, pid, 'node-report'), sites: lastWordsFileName(at, pid, 'sites'), heap: lastWordsFileName(at, pid, 'heap') }
+    const names = {
+      report: lastWordsFileName(at, pid, 'report'),
+      nodeReport: lastWordsFileName(at, pid, 'node-report'),
+      sites: lastWordsFileName(at, pid, 'sites'),
+      heap: lastWordsFileName(at, pid, 'heap'),
+    }
     const summaryName = lastWordsFileName(at, pid, 'summary')
     const files: string[] = []
     const report = safe(() => d.report(), null)
     const trend = report === null ? null : trendOf(report)
     const topSites = report?.profile?.topSites ?? []
     const summary: LastWordsSummary = {
-      kind: 'oomkit-last-words', version: 1, at: new Date(at).toISOString(), atMs: at, trigger, cause, run: d.run,
-      workingSetBytes: fields.workingSet, limitBytes: fields.limit, utilization: fields.utilization, oomKills: fields.oomKills,
-      heap: { usedBytes: fields.heapUsed, liveAfterGcBytes: fields.liveAfterGc, heapSizeLimitBytes: fields.heapLimit, oldGenerationUsedBytes: near.usedBytes, oldGenerationLimitBytes: near.limitBytes },
-      growth: growthOf(trend, d.memory.history()), growingSites: growing, topSites: topSites.slice(0, 10), files: names,
+      kind: 'oomkit-last-words',
+      version: 1,
+      at: new Date(at).toISOString(),
+      atMs: at,
+      trigger,
+      cause,
+      run: d.run,
+      workingSetBytes: fields.workingSet,
+      limitBytes: fields.limit,
+      utilization: fields.utilization,
+      oomKills: fields.oomKills,
+      heap: {
+        usedBytes: fields.heapUsed,
+        liveAfterGcBytes: fields.liveAfterGc,
+        heapSizeLimitBytes: fields.heapLimit,
+        oldGenerationUsedBytes: near.usedBytes,
+        oldGenerationLimitBytes: near.limitBytes,
+      },
+      growth: growthOf(trend, d.memory.history()),
+      growingSites: growing,
+      topSites: topSites.slice(0, 10),
+      files: names,
     }
     this.#write(dir, summaryName, () => JSON.stringify(summary), files)
     safe(() => d.onCaptured?.(at), undefined)
@@ -150,14 +188,24 @@ export class LastWordsCapture {
   }
 
   /** The part that waits for a fresh profile: the growing sites after recording it, and the pprof. */
-  async #late(dir: string, at: number, names: { sites: string; heap: string }, keep: string, known: Pick<LastWordsSites, 'topSites' | 'trend'>, early: readonly string[]): Promise<readonly string[]> {
+  async #late(
+    dir: string,
+    at: number,
+    names: { sites: string; heap: string },
+    keep: string,
+    known: Pick<LastWordsSites, 'topSites' | 'trend'>,
+    early: readonly string[],
+  ): Promise<readonly string[]> {
     const files = [...early]
     const p = this.#deps.shared.heapProfile
     const heapProfile = p !== undefined && p.running ? p : null
     await heapProfile?.recordGrowth(at).catch(() => undefined)
     const sites: LastWordsSites = {
-      kind: 'oomkit-last-words-sites', at: new Date(at).toISOString(),
-      growingSites: heapProfile === null ? [] : safe(() => heapProfile.growingSites(20), []), windowSeconds: heapProfile?.growthWindowSeconds ?? 0, ...known,
+      kind: 'oomkit-last-words-sites',
+      at: new Date(at).toISOString(),
+      growingSites: heapProfile === null ? [] : safe(() => heapProfile.growingSites(20), []),
+      windowSeconds: heapProfile?.growthWindowSeconds ?? 0,
+      ...known,
     }
     this.#write(dir, names.sites, () => JSON.stringify(sites), files)
     const pprof = heapProfile === null ? null : await heapProfile.pprof().catch(() => null)
@@ -177,7 +225,8 @@ export class LastWordsCapture {
 
   #prune(dir: string, keepSummary: string): void {
     const removed = safe(() => enforceBounds(dir, this.#deps.bounds, new Set([keepSummary])), [])
-    if (removed.length > 0) safe(() => this.#deps.logger.debug({ removed, prefix: capturePrefix(keepSummary) }, 'oomkit removed the oldest last-words files'), undefined)
+    if (removed.length > 0)
+      safe(() => this.#deps.logger.debug({ removed, prefix: capturePrefix(keepSummary) }, 'oomkit removed the oldest last-words files'), undefined)
   }
 }
 

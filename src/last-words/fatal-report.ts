@@ -90,9 +90,12 @@ export function readNodeReport(dir: string, file: string): NodeReportHeader | nu
     if (header === undefined || typeof header.processId !== 'number') return null
     const at = Number(header.dumpEventTimeStamp)
     return {
-      file, path: join(dir, file), pid: header.processId,
+      file,
+      path: join(dir, file),
+      pid: header.processId,
       at: Number.isFinite(at) ? at : Date.parse(String(header.dumpEventTime)),
-      event: String(header.event ?? ''), trigger: String(header.trigger ?? ''),
+      event: String(header.event ?? ''),
+      trigger: String(header.trigger ?? ''),
     }
   } catch {
     return null

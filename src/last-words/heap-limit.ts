@@ -27,7 +27,10 @@ function splitNodeOptions(value: string): string[] {
  * NODE_OPTIONS first and then the command line (Node hands V8 both, command line last). Takes
  * `--max-old-space-size=N`, `--max_old_space_size=N` and the two-argument form.
  */
-export function maxOldSpaceFlagBytes(execArgv: readonly string[] = process.execArgv, nodeOptions: string | undefined = process.env.NODE_OPTIONS): number | null {
+export function maxOldSpaceFlagBytes(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions: string | undefined = process.env.NODE_OPTIONS,
+): number | null {
   const args = [...splitNodeOptions(nodeOptions ?? ''), ...execArgv]
   let mb: number | null = null
   for (let i = 0; i < args.length; i++) {

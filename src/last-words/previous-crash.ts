@@ -75,17 +75,21 @@ export function decideCrash(run: RunEvidence, now: ContainerNow, criticalRatio: 
   const evidence: string[] = []
   // Counts only rise within one cgroup; a new container (new cgroup, count back to 0) can't be compared.
   const recorded = maxOf([marker.oomKillsAtStart, sample?.oomKills, ...run.lastWords.map((s) => s.oomKills)])
-  const comparable = marker.cgroupPath !== null && marker.cgroupPath === now.cgroupPath && recorded !== null && now.oomKills !== null && now.oomKills >= recorded
+  const comparable =
+    marker.cgroupPath !== null && marker.cgroupPath === now.cgroupPath && recorded !== null && now.oomKills !== null && now.oomKills >= recorded
   const oomRose = comparable && (now.oomKills as number) > (recorded as number)
   const useSummary = newest !== undefined && (sample === null || newest.atMs >= sample.at)
   const utilization = useSummary ? newest.utilization : (sample?.utilization ?? null)
 
   if (fatalReport !== null) evidence.push(`Node's fatal-error report ${fatalReport.file}: ${fatalReport.event} (trigger ${fatalReport.trigger})`)
-  if (comparable) evidence.push(oomRose ? `the cgroup's oom_kill count rose from ${recorded} to ${now.oomKills}` : `the cgroup's oom_kill count stayed at ${recorded}`)
+  if (comparable)
+    evidence.push(oomRose ? `the cgroup's oom_kill count rose from ${recorded} to ${now.oomKills}` : `the cgroup's oom_kill count stayed at ${recorded}`)
   if (newest !== undefined) {
-    evidence.push(newest.trigger === 'critical'
-      ? `last words at ${newest.at}: working set ${mib(newest.workingSetBytes)} of the ${mib(newest.limitBytes)} limit`
-      : `last words at ${newest.at}: V8 old generation ${mib(newest.heap.oldGenerationUsedBytes)} of its ${mib(newest.heap.oldGenerationLimitBytes)} limit`)
+    evidence.push(
+      newest.trigger === 'critical'
+        ? `last words at ${newest.at}: working set ${mib(newest.workingSetBytes)} of the ${mib(newest.limitBytes)} limit`
+        : `last words at ${newest.at}: V8 old generation ${mib(newest.heap.oldGenerationUsedBytes)} of its ${mib(newest.heap.oldGenerationLimitBytes)} limit`,
+    )
   }
   if (utilization !== null) evidence.push(`last utilization written: ${utilization.toFixed(3)}`)
 
@@ -136,9 +140,18 @@ const CAUSES: Readonly<Record<CrashCause, string>> = {
 /** The one `warn` line's message. */
 export function crashMessage(c: PreviousCrash): string {
   const growing = c.growingSites.filter((s) => s.function !== INTERNALS_ROW)
-  const sites = growing.length > 0
-    ? `top growing sites: ${growing.slice(0, 3).map((s) => `${siteName(s)} +${rate(s.growthBytesPerSecond)}`).join(', ')}`
-    : c.topSites.length > 0 ? `top allocation sites: ${c.topSites.slice(0, 3).map((s) => `${siteName(s)} ${mib(s.bytes)}`).join(', ')}` : 'no allocation sites recorded'
+  const sites =
+    growing.length > 0
+      ? `top growing sites: ${growing
+          .slice(0, 3)
+          .map((s) => `${siteName(s)} +${rate(s.growthBytesPerSecond)}`)
+          .join(', ')}`
+      : c.topSites.length > 0
+        ? `top allocation sites: ${c.topSites
+            .slice(0, 3)
+            .map((s) => `${siteName(s)} ${mib(s.bytes)}`)
+            .join(', ')}`
+        : 'no allocation sites recorded'
   const when = c.diedAtBasis === 'fatal-report' ? `at ${c.diedAt}` : `after ${c.diedAt} (last seen)`
   const container = `working set ${mib(c.workingSetBytes)} of ${c.limitBytes === null ? 'no limit' : mib(c.limitBytes)}`
   const heap = c.cause === 'heap' ? `V8 old generation ${mib(c.heapUsedBytes)} of ${mib(c.heapLimitBytes)}, ${container}` : container

@@ -83,7 +83,11 @@ export class LeakTracking {
     const o = options === false ? null : options
     this.#tracker = new LeakTracker({ maxTracked: o?.maxTracked ?? 1, clock: o?.clock ?? (() => performance.now()), logger, onLeak })
     if (o === null) this.#tracker.stop()
-    this.#pools = new PoolRegistry(this.#tracker, { holdThresholdMs: o?.holdThresholdMs ?? 30_000, captureStacks: o?.captureStacks ?? false, testClock: o?.clock !== null && o?.clock !== undefined })
+    this.#pools = new PoolRegistry(this.#tracker, {
+      holdThresholdMs: o?.holdThresholdMs ?? 30_000,
+      captureStacks: o?.captureStacks ?? false,
+      testClock: o?.clock !== null && o?.clock !== undefined,
+    })
     this.#sockets = o?.sockets === true ? new SocketTracking(this.#tracker, o.holdThresholdMs, o.captureStacks) : null
   }
 
@@ -98,17 +102,22 @@ export class LeakTracking {
     let thresholdMs: unknown
     if (options !== undefined) {
       // The hot path: checked without allocating (no Object.keys), checkKeys only for the message.
-      if (options === null || typeof options !== 'object' || Object.getPrototypeOf(options) !== Object.prototype) checkKeys('kit.leaks.acquire options', options, ACQUIRE_KEYS)
+      if (options === null || typeof options !== 'object' || Object.getPrototypeOf(options) !== Object.prototype)
+        checkKeys('kit.leaks.acquire options', options, ACQUIRE_KEYS)
       for (const key in options) if (!ACQUIRE_KEYS.has(key)) checkKeys('kit.leaks.acquire options', options, ACQUIRE_KEYS)
       if (options.pool !== undefined) pool = options.pool
       meta = options.meta
       thresholdMs = options.holdThresholdMs
     }
-    if (typeof pool !== 'string' || pool.length === 0 || pool.length > 200) invalidOption('kit.leaks.acquire options.pool', 'a string of 1 to 200 characters', pool)
+    if (typeof pool !== 'string' || pool.length === 0 || pool.length > 200)
+      invalidOption('kit.leaks.acquire options.pool', 'a string of 1 to 200 characters', pool)
     if (meta !== undefined && (meta === null || typeof meta !== 'object')) invalidOption('kit.leaks.acquire options.meta', 'an object', meta)
     const opts = this.#options
     if (opts === null) return new Lease(NOT_TRACKING, new ResourceRow(kind, pool), 0, Infinity, null, undefined)
-    const threshold = thresholdMs === undefined ? opts.holdThresholdMs : thresholdOption('kit.leaks.acquire options.holdThresholdMs', thresholdMs, opts.holdThresholdMs, opts.clock !== null)
+    const threshold =
+      thresholdMs === undefined
+        ? opts.holdThresholdMs
+        : thresholdOption('kit.leaks.acquire options.holdThresholdMs', thresholdMs, opts.holdThresholdMs, opts.clock !== null)
     // Frames from this method up are left out: the caller's frame comes first.
     const holder = opts.captureStacks ? captureStack(LeakTracking.prototype.acquire) : null
     return this.#tracker.open(this.#tracker.rows.row(kind, pool), resource, threshold, holder, meta)
@@ -142,7 +151,8 @@ export class LeakTracking {
 
   /** The tracker's report: leases past their threshold (oldest first, at most `limit`), pools, counts. */
   report(limit = 100): LeaksReport {
-    if (!Number.isInteger(limit) || limit < 0) throw new OomkitError('OOMKIT_INVALID_OPTION', `kit.leaks.report(limit): expected a whole number, got ${describeValue(limit)}`)
+    if (!Number.isInteger(limit) || limit < 0)
+      throw new OomkitError('OOMKIT_INVALID_OPTION', `kit.leaks.report(limit): expected a whole number, got ${describeValue(limit)}`)
     const t = this.#tracker
     const past = t.pastThreshold(limit)
     const oldest = t.oldestAges()
@@ -159,7 +169,15 @@ export class LeakTracking {
       leases: past.leases,
       collected: [...t.collected()],
       pools: this.#pools.summaries(),
-      resources: rows.map((r) => ({ kind: r.kind, pool: r.pool, open: r.open, acquired: r.acquired, released: r.released, leaks: r.leaks, oldestAgeMs: oldest.get(r) ?? null })),
+      resources: rows.map((r) => ({
+        kind: r.kind,
+        pool: r.pool,
+        open: r.open,
+        acquired: r.acquired,
+        released: r.released,
+        leaks: r.leaks,
+        oldestAgeMs: oldest.get(r) ?? null,
+      })),
     }
   }
 

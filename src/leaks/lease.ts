@@ -2,8 +2,11 @@ import { type FormattedStack, type StackFrame, type StackHolder, formatStack } f
 import type { ResourceRow } from './stats.js'
 
 /** Lease states. */
+/** Held now. */
 export const OPEN = 0
+/** Released by the caller. */
 export const RELEASED = 1
+/** Garbage-collected while still leased. */
 export const COLLECTED = 2
 
 /** What ends a lease: the tracker's release (kept as an interface so a lease does not import the tracker). */

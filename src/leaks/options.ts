@@ -71,7 +71,8 @@ export function resolveLeaks(value: unknown): ResolvedLeaksOptions | false {
   if (value === undefined) return LEAKS_DEFAULTS
   if (value === false) return false
   const o = checkKeys('leaks', value, KEYS)
-  if (o.clock !== undefined && o.clock !== null && typeof o.clock !== 'function') invalidOption('leaks.clock', 'a function returning milliseconds, or null', o.clock)
+  if (o.clock !== undefined && o.clock !== null && typeof o.clock !== 'function')
+    invalidOption('leaks.clock', 'a function returning milliseconds, or null', o.clock)
   const clock = typeof o.clock === 'function' ? (o.clock as () => number) : null
   return Object.freeze({
     holdThresholdMs: thresholdOption('leaks.holdThresholdMs', o.holdThresholdMs, LEAKS_DEFAULTS.holdThresholdMs, clock !== null),

@@ -59,6 +59,7 @@ export class PoolRegistry {
     private readonly defaults: { readonly holdThresholdMs: number; readonly captureStacks: boolean; readonly testClock: boolean },
   ) {}
 
+  /** Tracks a pg, mysql2 or generic-pool pool (see `kit.leaks.trackPool`). */
   track(pool: unknown, options: unknown = {}): TrackedPool {
     const o = checkKeys('trackPool options', options, POOL_OPTION_KEYS)
     const { kind, target } = detectPool(pool)
@@ -67,13 +68,15 @@ export class PoolRegistry {
     const threshold = thresholdOption('trackPool options.holdThresholdMs', o.holdThresholdMs, this.defaults.holdThresholdMs, this.defaults.testClock)
     const captureStacks = boolOption('trackPool options.captureStacks', o.captureStacks, this.defaults.captureStacks)
     const existing = this.#entries.get(target)
-    if (existing !== undefined) throw new OomkitError('OOMKIT_INVALID_OPTION', `kit.leaks.trackPool: this pool is tracked already, as ${JSON.stringify(existing.name)}`)
+    if (existing !== undefined)
+      throw new OomkitError('OOMKIT_INVALID_OPTION', `kit.leaks.trackPool: this pool is tracked already, as ${JSON.stringify(existing.name)}`)
     if ([...this.#entries.values()].some((e) => e.name === name)) {
       throw new OomkitError('OOMKIT_INVALID_OPTION', `kit.leaks.trackPool: a pool named ${JSON.stringify(name)} is tracked already; give this one another name`)
     }
     const row = this.tracker.rows.row(kind, name)
     const ctx = { tracker: this.tracker, row, threshold, captureStacks }
-    const adapter = kind === 'pg' ? trackPg(target as never, ctx) : kind === 'mysql2' ? trackMysql2(target as never, ctx) : trackGenericPool(target as never, ctx)
+    const adapter =
+      kind === 'pg' ? trackPg(target as never, ctx) : kind === 'mysql2' ? trackMysql2(target as never, ctx) : trackGenericPool(target as never, ctx)
     this.#entries.set(target, { name, adapter, row, threshold })
     return { name, kind, untrack: () => void this.untrack(target) }
   }
@@ -112,8 +115,15 @@ export class PoolRegistry {
       }
       const wait = adapter.checkouts.wait
       return {
-        name, kind: adapter.kind, via: adapter.via, holdThresholdMs: threshold, ...gauges,
-        open: row.open, acquired: row.acquired, released: row.released, leaks: row.leaks,
+        name,
+        kind: adapter.kind,
+        via: adapter.via,
+        holdThresholdMs: threshold,
+        ...gauges,
+        open: row.open,
+        acquired: row.acquired,
+        released: row.released,
+        leaks: row.leaks,
         acquireTimeouts: adapter.checkouts.timeouts,
         acquireWait: { count: wait.count, sumSeconds: wait.sum },
       }
@@ -122,6 +132,12 @@ export class PoolRegistry {
 
   /** Each tracked pool's wait histogram, for the metrics. */
   waits(): { name: string; kind: PoolKind; counts: readonly number[]; sum: number; count: number }[] {
-    return [...this.#entries.values()].map(({ name, adapter }) => ({ name, kind: adapter.kind, counts: adapter.checkouts.wait.counts, sum: adapter.checkouts.wait.sum, count: adapter.checkouts.wait.count }))
+    return [...this.#entries.values()].map(({ name, adapter }) => ({
+      name,
+      kind: adapter.kind,
+      counts: adapter.checkouts.wait.counts,
+      sum: adapter.checkouts.wait.sum,
+      count: adapter.checkouts.wait.count,
+    }))
   }
 }

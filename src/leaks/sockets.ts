@@ -79,6 +79,7 @@ export class SocketTracking {
     private readonly captureStacks: boolean,
   ) {}
 
+  /** Subscribes to the net, http and undici channels. */
   start(): void {
     if (this.#on) return
     this.#on = true
@@ -90,6 +91,7 @@ export class SocketTracking {
     dc.subscribe(SOCKET_CHANNELS.fetchError, this.#onFetchEnd)
   }
 
+  /** Unsubscribes from every channel. */
   stop(): void {
     if (!this.#on) return
     this.#on = false
@@ -136,7 +138,14 @@ export class SocketTracking {
     if (request === undefined || typeof request.once !== 'function') return
     let holder = this.#takeStack(request)
     if (holder === null && request.socket !== null && typeof request.socket === 'object') holder = this.#takeStack(request.socket)
-    const lease = this.tracker.open(this.tracker.rows.row(SOCKET_KINDS.http, requestHostPort(request)), request, this.threshold, holder, requestMeta(request.method, request.path), false)
+    const lease = this.tracker.open(
+      this.tracker.rows.row(SOCKET_KINDS.http, requestHostPort(request)),
+      request,
+      this.threshold,
+      holder,
+      requestMeta(request.method, request.path),
+      false,
+    )
     request.once('close', () => this.tracker.end(lease))
   }
 

@@ -15,14 +15,18 @@ export const OTHER_POOL = '(other)'
  * scrape time: observing is a few comparisons and an increment, never a prom-client call.
  */
 export class Histogram {
+  /** Observations per bucket (not cumulative). */
   readonly counts: number[]
+  /** Sum of the observations, seconds. */
   sum = 0
+  /** Observations, those above the last bound too. */
   count = 0
 
   constructor(readonly bounds: readonly number[]) {
     this.counts = new Array<number>(bounds.length).fill(0)
   }
 
+  /** Counts one observation. */
   observe(seconds: number): void {
     this.sum += seconds
     this.count++
@@ -38,11 +42,15 @@ export class Histogram {
 
 /** The counters of one (kind, pool): the series of `oomkit_resources_*` and `oomkit_resource_*`. */
 export class ResourceRow {
+  /** Acquired and not released. */
   open = 0
+  /** Acquired in all. */
   acquired = 0
+  /** Released in all. */
   released = 0
   /** Leases reported: held past their threshold, or garbage-collected while leased (each lease once). */
   leaks = 0
+  /** How long released resources were held. */
   readonly hold = new Histogram(HOLD_BUCKETS)
 
   constructor(

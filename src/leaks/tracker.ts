@@ -23,11 +23,13 @@ export interface TrackerDeps {
  * first lease younger than the smallest threshold in use.
  */
 export class LeakTracker {
+  /** The counters per (kind, pool). */
   readonly rows = new ResourceRows()
   /** Releases of an already released lease. */
   doubleReleases = 0
   /** Leases counted but not tracked because `maxTracked` were already. */
   overflow = 0
+  /** The clock, epoch ms (a test clock may be injected). */
   readonly now: () => number
   readonly #deps: TrackerDeps
   /** Open tracked leases by id, in acquisition order. */
@@ -107,7 +109,10 @@ export class LeakTracker {
     this.#open.delete(lease.id)
     if (lease.token !== null) this.#registry.unregister(lease.token)
     if (lease.reported) {
-      this.#deps.logger.info({ kind: row.kind, pool: row.pool, heldMs: Math.round(heldMs), site: siteText(lease.stack().site) }, 'previously reported connection released (unleaked)')
+      this.#deps.logger.info(
+        { kind: row.kind, pool: row.pool, heldMs: Math.round(heldMs), site: siteText(lease.stack().site) },
+        'previously reported connection released (unleaked)',
+      )
     }
   }
 
@@ -187,17 +192,32 @@ export class LeakTracker {
     this.doubleReleases++
     if (this.#warnedDouble) return
     this.#warnedDouble = true
-    this.#deps.logger.warn({ kind: lease.kind, pool: lease.pool, site: siteText(lease.stack().site) }, 'a lease was released twice; the second release is ignored (counted in the leaks report as doubleReleases, warned once)')
+    this.#deps.logger.warn(
+      { kind: lease.kind, pool: lease.pool, site: siteText(lease.stack().site) },
+      'a lease was released twice; the second release is ignored (counted in the leaks report as doubleReleases, warned once)',
+    )
   }
 
   #overflowed(row: ResourceRow): void {
     this.overflow++
     if (this.#warnedOverflow) return
     this.#warnedOverflow = true
-    this.#deps.logger.warn({ kind: row.kind, pool: row.pool, maxTracked: this.#deps.maxTracked }, `oomkit is tracking leases.maxTracked (${this.#deps.maxTracked}) leases: further ones are counted but not tracked (counted in the leaks report as overflow, warned once)`)
+    this.#deps.logger.warn(
+      { kind: row.kind, pool: row.pool, maxTracked: this.#deps.maxTracked },
+      `oomkit is tracking leases.maxTracked (${this.#deps.maxTracked}) leases: further ones are counted but not tracked (counted in the leaks report as overflow, warned once)`,
+    )
   }
 }
 
 function logFields(r: LeakReport): Record<string, unknown> {
-  return { kind: r.kind, pool: r.pool, ageMs: r.ageMs, holdThresholdMs: r.holdThresholdMs, site: siteText(r.site), stack: r.stack, via: r.via, ...(r.meta === undefined ? {} : { meta: r.meta }) }
+  return {
+    kind: r.kind,
+    pool: r.pool,
+    ageMs: r.ageMs,
+    holdThresholdMs: r.holdThresholdMs,
+    site: siteText(r.site),
+    stack: r.stack,
+    via: r.via,
+    ...(r.meta === undefined ? {} : { meta: r.meta }),
+  }
 }

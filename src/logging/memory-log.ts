@@ -27,7 +27,13 @@ export function thresholdLogger(logger: OomkitLogger): (crossing: ThresholdCross
 
 /** The budget verdict line (at start, and again when the container limit changes): `warn` when the heap limit does not fit the container's. */
 export function logBudget(logger: OomkitLogger, b: Budget): void {
-  const fields = { verdict: b.verdict, heapLimit: b.heapLimitBytes, limit: b.containerLimitBytes, recommendedMaxOldSpaceSizeMb: b.recommendedMaxOldSpaceSizeMb, recommendedFlag: b.recommendedFlag }
+  const fields = {
+    verdict: b.verdict,
+    heapLimit: b.heapLimitBytes,
+    limit: b.containerLimitBytes,
+    recommendedMaxOldSpaceSizeMb: b.recommendedMaxOldSpaceSizeMb,
+    recommendedFlag: b.recommendedFlag,
+  }
   if (b.verdict === 'heap-limit-exceeds-container' || b.verdict === 'heap-limit-far-below-container') logger.warn(fields, b.message)
   else logger.info(fields, b.message)
 }

@@ -52,14 +52,24 @@ function mib(bytes: number): string {
 export function checkBudget(heapLimitBytes: number, container: ContainerMemory | null, heapRatio: number, flags: HeapFlagSupport = heapFlagSupport()): Budget {
   if (container === null) {
     return {
-      verdict: 'unknown', heapLimitBytes, containerLimitBytes: null, headroomBytes: null, recommendedMaxOldSpaceSizeMb: null, recommendedFlag: null,
+      verdict: 'unknown',
+      heapLimitBytes,
+      containerLimitBytes: null,
+      headroomBytes: null,
+      recommendedMaxOldSpaceSizeMb: null,
+      recommendedFlag: null,
       message: `No memory cgroup found: V8 heap limit is ${mib(heapLimitBytes)}, with no container limit to compare it to`,
     }
   }
   const limit = container.limitBytes
   if (limit === null) {
     return {
-      verdict: 'no-container-limit', heapLimitBytes, containerLimitBytes: null, headroomBytes: null, recommendedMaxOldSpaceSizeMb: null, recommendedFlag: null,
+      verdict: 'no-container-limit',
+      heapLimitBytes,
+      containerLimitBytes: null,
+      headroomBytes: null,
+      recommendedMaxOldSpaceSizeMb: null,
+      recommendedFlag: null,
       message: `No container memory limit: V8 heap limit is ${mib(heapLimitBytes)}; set a memory limit on the container so the kernel and V8 agree on how much there is`,
     }
   }
@@ -74,18 +84,21 @@ export function checkBudget(heapLimitBytes: number, container: ContainerMemory |
   const base = { heapLimitBytes, containerLimitBytes: limit, headroomBytes, recommendedMaxOldSpaceSizeMb: recommended, recommendedFlag }
   if (heapLimitBytes >= limit) {
     return {
-      verdict: 'heap-limit-exceeds-container', ...base,
+      verdict: 'heap-limit-exceeds-container',
+      ...base,
       message: `V8 heap limit ${mib(heapLimitBytes)} exceeds the container limit ${mib(limit)}: the kernel will kill the process before V8 reports an out-of-memory; ${advice}`,
     }
   }
   if (heapLimitBytes < FAR_BELOW_SHARE * limit) {
     return {
-      verdict: 'heap-limit-far-below-container', ...base,
+      verdict: 'heap-limit-far-below-container',
+      ...base,
       message: `V8 heap limit ${mib(heapLimitBytes)} is far below the container limit ${mib(limit)}: V8 will fail with "JavaScript heap out of memory" while the container still has room, and raising the container limit changes nothing; ${advice}`,
     }
   }
   return {
-    verdict: 'ok', ...base,
+    verdict: 'ok',
+    ...base,
     message: `V8 heap limit ${mib(heapLimitBytes)} fits the container limit ${mib(limit)}, leaving ${mib(headroomBytes)} for memory outside the JS heap`,
   }
 }

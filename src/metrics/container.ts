@@ -17,9 +17,15 @@ export function containerCollector(read: () => ContainerMemory | null | Promise<
     name: 'container',
     read,
     families: [
-      family('container_memory_working_set_bytes', 'Container working set: cgroup usage minus inactive file pages (cAdvisor formula).', 'gauge', (c) => single(c.workingSetBytes)),
-      family('container_memory_usage_bytes', 'Container memory usage as the cgroup counts it (memory.current or memory.usage_in_bytes).', 'gauge', (c) => single(c.usageBytes)),
-      family('container_memory_limit_bytes', 'Effective container memory limit (smallest along the cgroup path); absent when unlimited.', 'gauge', (c) => single(c.limitBytes)),
+      family('container_memory_working_set_bytes', 'Container working set: cgroup usage minus inactive file pages (cAdvisor formula).', 'gauge', (c) =>
+        single(c.workingSetBytes),
+      ),
+      family('container_memory_usage_bytes', 'Container memory usage as the cgroup counts it (memory.current or memory.usage_in_bytes).', 'gauge', (c) =>
+        single(c.usageBytes),
+      ),
+      family('container_memory_limit_bytes', 'Effective container memory limit (smallest along the cgroup path); absent when unlimited.', 'gauge', (c) =>
+        single(c.limitBytes),
+      ),
       family('container_memory_rss_bytes', 'Anonymous memory of the container (anon on v2, total_rss on v1).', 'gauge', (c) => single(c.rssBytes)),
       family('container_memory_cache_bytes', 'Page cache charged to the container (file on v2, total_cache on v1).', 'gauge', (c) => single(c.cacheBytes)),
       family('container_oom_kills_total', 'OOM kills in the container cgroup, as the kernel counts them.', 'counter', (c) => single(c.oomKills)),

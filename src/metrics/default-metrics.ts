@@ -12,5 +12,8 @@ export function registerDefaultMetrics(registry: Registry<RegistryContentType>):
   if (registry.getSingleMetric(MARKER) !== undefined) return []
   const before = new Set(registry.getMetricsAsArray().map((m) => m.name))
   client.collectDefaultMetrics({ register: registry })
-  return registry.getMetricsAsArray().map((m) => m.name).filter((name) => !before.has(name))
+  return registry
+    .getMetricsAsArray()
+    .map((m) => m.name)
+    .filter((name) => !before.has(name))
 }

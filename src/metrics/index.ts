@@ -13,7 +13,15 @@ export { containerCollector } from './container.js'
 export { kernelCollector } from './kernel.js'
 export { CollectorGuard } from './guard.js'
 export { MetricFamily, single, type FamilyValue, type HistogramValue } from './family.js'
-export { defineCollector, collectorMetricNames, type AnyCollector, type Collector, type FamilySpec, type ValueFamilySpec, type HistogramFamilySpec } from './collector.js'
+export {
+  defineCollector,
+  collectorMetricNames,
+  type AnyCollector,
+  type Collector,
+  type FamilySpec,
+  type ValueFamilySpec,
+  type HistogramFamilySpec,
+} from './collector.js'
 
 /** Where the core collectors read from at scrape time. */
 export interface MetricSources {

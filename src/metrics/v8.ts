@@ -20,12 +20,24 @@ export function v8Collector(read: () => V8Source | Promise<V8Source>): Collector
     name: 'v8',
     read,
     families: [
-      { name: 'v8_heap_limit_bytes', help: 'V8 heap size limit (heap_size_limit); compare with the container limit.', type: 'gauge', values: (s) => single(s.heapLimitBytes) },
       {
-        name: 'v8_heap_live_bytes', help: 'V8 heap used right after the last major GC (the live set); absent before the first one.', type: 'gauge',
+        name: 'v8_heap_limit_bytes',
+        help: 'V8 heap size limit (heap_size_limit); compare with the container limit.',
+        type: 'gauge',
+        values: (s) => single(s.heapLimitBytes),
+      },
+      {
+        name: 'v8_heap_live_bytes',
+        help: 'V8 heap used right after the last major GC (the live set); absent before the first one.',
+        type: 'gauge',
         values: (s) => single(s.liveAfterGcBytes),
       },
-      { name: 'memory_arraybuffers_bytes', help: 'Memory held by ArrayBuffers and Buffers, outside the V8 heap.', type: 'gauge', values: (s) => single(s.arrayBuffersBytes) },
+      {
+        name: 'memory_arraybuffers_bytes',
+        help: 'Memory held by ArrayBuffers and Buffers, outside the V8 heap.',
+        type: 'gauge',
+        values: (s) => single(s.arrayBuffersBytes),
+      },
     ],
   })
 }

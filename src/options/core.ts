@@ -89,7 +89,13 @@ function loggerOption(value: unknown): OomkitLogger | undefined {
 function registryOption(value: unknown): ResolvedCoreOptions['registry'] {
   if (value === undefined) return undefined
   const r = value as Record<string, unknown> | null
-  if (r === null || typeof r !== 'object' || typeof r.registerMetric !== 'function' || typeof r.getSingleMetric !== 'function' || typeof r.metrics !== 'function') {
+  if (
+    r === null ||
+    typeof r !== 'object' ||
+    typeof r.registerMetric !== 'function' ||
+    typeof r.getSingleMetric !== 'function' ||
+    typeof r.metrics !== 'function'
+  ) {
     invalidOption('registry', 'a prom-client Registry', value)
   }
   return value as ResolvedCoreOptions['registry']

@@ -35,7 +35,8 @@ function invalidEnv(name: string, value: string | null, expected: string): never
 
 function int(name: Name, value: string, range: IntRange, unit: string): number {
   const v = value.trim()
-  if (!/^\d{1,10}$/.test(v) || Number(v) < range.min || Number(v) > range.max) invalidEnv(name, value, `an integer number of ${unit} from ${range.min} to ${range.max}`)
+  if (!/^\d{1,10}$/.test(v) || Number(v) < range.min || Number(v) > range.max)
+    invalidEnv(name, value, `an integer number of ${unit} from ${range.min} to ${range.max}`)
   return Number(v)
 }
 
@@ -76,7 +77,11 @@ export function readPyroscopeEnv(env: NodeJS.ProcessEnv): PyroscopeOptions | fal
     try {
       o.serverAddress = checkServerAddress(serverVar, server)
     } catch {
-      invalidEnv(serverVar, server.includes('@') ? null : server, 'an http:// or https:// URL without credentials, query or fragment (put credentials in PYROSCOPE_BASIC_AUTH_USER and PYROSCOPE_BASIC_AUTH_PASSWORD)')
+      invalidEnv(
+        serverVar,
+        server.includes('@') ? null : server,
+        'an http:// or https:// URL without credentials, query or fragment (put credentials in PYROSCOPE_BASIC_AUTH_USER and PYROSCOPE_BASIC_AUTH_PASSWORD)',
+      )
     }
   }
   const appVar: Name = 'PYROSCOPE_APPLICATION_NAME'
@@ -90,7 +95,11 @@ export function readPyroscopeEnv(env: NodeJS.ProcessEnv): PyroscopeOptions | fal
   const password = get('PYROSCOPE_BASIC_AUTH_PASSWORD')
   if (token !== undefined) o.authToken = secret('PYROSCOPE_AUTH_TOKEN', token)
   if ((user === undefined) !== (password === undefined)) {
-    invalidEnv(user === undefined ? 'PYROSCOPE_BASIC_AUTH_USER' : 'PYROSCOPE_BASIC_AUTH_PASSWORD', null, 'to be set with its pair (PYROSCOPE_BASIC_AUTH_USER and PYROSCOPE_BASIC_AUTH_PASSWORD)')
+    invalidEnv(
+      user === undefined ? 'PYROSCOPE_BASIC_AUTH_USER' : 'PYROSCOPE_BASIC_AUTH_PASSWORD',
+      null,
+      'to be set with its pair (PYROSCOPE_BASIC_AUTH_USER and PYROSCOPE_BASIC_AUTH_PASSWORD)',
+    )
   }
   if (user !== undefined && password !== undefined) {
     if (token !== undefined) invalidEnv('PYROSCOPE_AUTH_TOKEN', null, 'either PYROSCOPE_AUTH_TOKEN or basic auth, not both')
@@ -107,7 +116,9 @@ export function readPyroscopeEnv(env: NodeJS.ProcessEnv): PyroscopeOptions | fal
   if (mode === 'wall') o.heap = false
   else if (heapBytes !== undefined || heapDepth !== undefined) {
     o.heap = {
-      ...(heapBytes === undefined ? {} : { samplingIntervalBytes: int('PYROSCOPE_HEAP_SAMPLING_INTERVAL_BYTES', heapBytes, PYROSCOPE_RANGES.samplingIntervalBytes, 'bytes') }),
+      ...(heapBytes === undefined
+        ? {}
+        : { samplingIntervalBytes: int('PYROSCOPE_HEAP_SAMPLING_INTERVAL_BYTES', heapBytes, PYROSCOPE_RANGES.samplingIntervalBytes, 'bytes') }),
       ...(heapDepth === undefined ? {} : { stackDepth: int('PYROSCOPE_HEAP_STACK_DEPTH', heapDepth, PYROSCOPE_RANGES.stackDepth, 'frames') }),
     }
   }
@@ -117,8 +128,12 @@ export function readPyroscopeEnv(env: NodeJS.ProcessEnv): PyroscopeOptions | fal
   if (mode === 'heap') o.wall = false
   else if (duration !== undefined || micros !== undefined || cpu !== undefined) {
     o.wall = {
-      ...(duration === undefined ? {} : { samplingDurationMs: int('PYROSCOPE_WALL_SAMPLING_DURATION_MS', duration, PYROSCOPE_RANGES.samplingDurationMs, 'ms') }),
-      ...(micros === undefined ? {} : { samplingIntervalMicros: int('PYROSCOPE_WALL_SAMPLING_INTERVAL_MICROS', micros, PYROSCOPE_RANGES.samplingIntervalMicros, 'µs') }),
+      ...(duration === undefined
+        ? {}
+        : { samplingDurationMs: int('PYROSCOPE_WALL_SAMPLING_DURATION_MS', duration, PYROSCOPE_RANGES.samplingDurationMs, 'ms') }),
+      ...(micros === undefined
+        ? {}
+        : { samplingIntervalMicros: int('PYROSCOPE_WALL_SAMPLING_INTERVAL_MICROS', micros, PYROSCOPE_RANGES.samplingIntervalMicros, 'µs') }),
       ...(cpu === undefined ? {} : { collectCpuTime: bool('PYROSCOPE_WALL_COLLECT_CPU_TIME', cpu) }),
     }
   }

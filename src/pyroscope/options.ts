@@ -151,7 +151,10 @@ export function checkServerAddress(name: string, value: unknown): string {
 function secret(name: string, value: unknown): string | null {
   if (value === undefined) return null
   if (typeof value !== 'string' || !isValidToken(value)) {
-    throw new OomkitError('OOMKIT_INVALID_OPTION', `Invalid option ${name}: expected 1 to 4096 visible ASCII characters without spaces (its value is not shown)`)
+    throw new OomkitError(
+      'OOMKIT_INVALID_OPTION',
+      `Invalid option ${name}: expected 1 to 4096 visible ASCII characters without spaces (its value is not shown)`,
+    )
   }
   return value
 }
@@ -175,7 +178,12 @@ function resolveHeap(value: unknown): ResolvedPyroscopeOptions['heap'] {
   if (value === false) return false
   const o = checkKeys('pyroscope.heap', value, new Set(Object.keys(HEAP_DEFAULTS)))
   return Object.freeze({
-    samplingIntervalBytes: intOption('pyroscope.heap.samplingIntervalBytes', o.samplingIntervalBytes, HEAP_DEFAULTS.samplingIntervalBytes, PYROSCOPE_RANGES.samplingIntervalBytes),
+    samplingIntervalBytes: intOption(
+      'pyroscope.heap.samplingIntervalBytes',
+      o.samplingIntervalBytes,
+      HEAP_DEFAULTS.samplingIntervalBytes,
+      PYROSCOPE_RANGES.samplingIntervalBytes,
+    ),
     stackDepth: intOption('pyroscope.heap.stackDepth', o.stackDepth, HEAP_DEFAULTS.stackDepth, PYROSCOPE_RANGES.stackDepth),
   })
 }
@@ -185,8 +193,18 @@ function resolveWall(value: unknown): ResolvedPyroscopeOptions['wall'] {
   if (value === false) return false
   const o = checkKeys('pyroscope.wall', value, new Set(Object.keys(WALL_DEFAULTS)))
   return Object.freeze({
-    samplingDurationMs: intOption('pyroscope.wall.samplingDurationMs', o.samplingDurationMs, WALL_DEFAULTS.samplingDurationMs, PYROSCOPE_RANGES.samplingDurationMs),
-    samplingIntervalMicros: intOption('pyroscope.wall.samplingIntervalMicros', o.samplingIntervalMicros, WALL_DEFAULTS.samplingIntervalMicros, PYROSCOPE_RANGES.samplingIntervalMicros),
+    samplingDurationMs: intOption(
+      'pyroscope.wall.samplingDurationMs',
+      o.samplingDurationMs,
+      WALL_DEFAULTS.samplingDurationMs,
+      PYROSCOPE_RANGES.samplingDurationMs,
+    ),
+    samplingIntervalMicros: intOption(
+      'pyroscope.wall.samplingIntervalMicros',
+      o.samplingIntervalMicros,
+      WALL_DEFAULTS.samplingIntervalMicros,
+      PYROSCOPE_RANGES.samplingIntervalMicros,
+    ),
     collectCpuTime: boolOption('pyroscope.wall.collectCpuTime', o.collectCpuTime, WALL_DEFAULTS.collectCpuTime),
   })
 }
@@ -201,11 +219,13 @@ export function resolvePyroscope(value: unknown, env: NodeJS.ProcessEnv = proces
   const d = PYROSCOPE_DEFAULTS
   let appName: string
   if (o.appName !== undefined) appName = labelValue('pyroscope.appName', o.appName)
-  else if (env.OTEL_SERVICE_NAME !== undefined && env.OTEL_SERVICE_NAME !== '') appName = labelValue('OTEL_SERVICE_NAME (pyroscope.appName)', env.OTEL_SERVICE_NAME)
+  else if (env.OTEL_SERVICE_NAME !== undefined && env.OTEL_SERVICE_NAME !== '')
+    appName = labelValue('OTEL_SERVICE_NAME (pyroscope.appName)', env.OTEL_SERVICE_NAME)
   else invalidOption('pyroscope.appName', 'the application name Pyroscope files the profiles under (or the OTEL_SERVICE_NAME variable)', undefined)
   const user = secret('pyroscope.basicAuthUser', o.basicAuthUser)
   const password = secret('pyroscope.basicAuthPassword', o.basicAuthPassword)
-  if ((user === null) !== (password === null)) invalidOption(user === null ? 'pyroscope.basicAuthUser' : 'pyroscope.basicAuthPassword', 'basicAuthUser and basicAuthPassword together', undefined)
+  if ((user === null) !== (password === null))
+    invalidOption(user === null ? 'pyroscope.basicAuthUser' : 'pyroscope.basicAuthPassword', 'basicAuthUser and basicAuthPassword together', undefined)
   const authToken = secret('pyroscope.authToken', o.authToken)
   if (authToken !== null && user !== null) invalidOption('pyroscope.authToken', 'either authToken or basicAuthUser/basicAuthPassword, not both', '(both given)')
   const heap = resolveHeap(o.heap)

@@ -91,9 +91,14 @@ export class PyroscopeProfiling {
     if (this.#state !== 'created') return
     const { options, logger } = this.#deps
     try {
-      if (active.size > 0) throw new OomkitError('OOMKIT_PYROSCOPE_UNAVAILABLE', 'Pyroscope profiling cannot start: another oomkit instance in this process sends profiles to Pyroscope already')
+      if (active.size > 0)
+        throw new OomkitError(
+          'OOMKIT_PYROSCOPE_UNAVAILABLE',
+          'Pyroscope profiling cannot start: another oomkit instance in this process sends profiles to Pyroscope already',
+        )
       this.#pyroscope = loadPyroscope(options, this.#deps.tags)
-      if (options.heap !== false) this.#heap = new HeapProfiler({ intervalBytes: options.heap.samplingIntervalBytes, stackDepth: options.heap.stackDepth }).start()
+      if (options.heap !== false)
+        this.#heap = new HeapProfiler({ intervalBytes: options.heap.samplingIntervalBytes, stackDepth: options.heap.stackDepth }).start()
       if (options.wall !== false) {
         this.#wall = this.#pyroscope.wall
         this.#wall.start()
@@ -112,15 +117,29 @@ export class PyroscopeProfiling {
     this.#timer = setInterval(() => void this.flush(), options.flushIntervalMs)
     this.#timer.unref()
     const heap = this.#heap
-    logger.info({
-      serverAddress: options.serverAddress, appName: options.appName, tags: this.#deps.tags, profiles: this.#profiles(), flushIntervalMs: options.flushIntervalMs,
-      pyroscopeVersion: this.#pyroscope.version, ...(heap === null ? {} : { heapBackend: heap.backend, heapIntervalBytes: heap.intervalBytes, heapShared: heap.shared }),
-    }, 'Pyroscope continuous profiling on')
+    logger.info(
+      {
+        serverAddress: options.serverAddress,
+        appName: options.appName,
+        tags: this.#deps.tags,
+        profiles: this.#profiles(),
+        flushIntervalMs: options.flushIntervalMs,
+        pyroscopeVersion: this.#pyroscope.version,
+        ...(heap === null ? {} : { heapBackend: heap.backend, heapIntervalBytes: heap.intervalBytes, heapShared: heap.shared }),
+      },
+      'Pyroscope continuous profiling on',
+    )
     if (heap !== null && options.heap !== false && heap.intervalBytes !== options.heap.samplingIntervalBytes) {
-      logger.info({ askedBytes: options.heap.samplingIntervalBytes, intervalBytes: heap.intervalBytes }, "Pyroscope's heap profile comes from oomkit's one V8 heap sampler, which keeps the interval it was started with")
+      logger.info(
+        { askedBytes: options.heap.samplingIntervalBytes, intervalBytes: heap.intervalBytes },
+        "Pyroscope's heap profile comes from oomkit's one V8 heap sampler, which keeps the interval it was started with",
+      )
     }
     if (heap?.backend === 'inspector') {
-      logger.warn({ heapBackend: 'inspector' }, 'the heap sampler runs through node:inspector (@datadog/pprof did not load): every heap profile sent to Pyroscope forces a full GC')
+      logger.warn(
+        { heapBackend: 'inspector' },
+        'the heap sampler runs through node:inspector (@datadog/pprof did not load): every heap profile sent to Pyroscope forces a full GC',
+      )
     }
   }
 

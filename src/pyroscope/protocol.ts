@@ -12,7 +12,10 @@ export const POD_TAG_SOURCES = Object.freeze({ hostname: 'HOSTNAME', namespace: 
 
 /** A pod variable made into a tag value: what Pyroscope's name syntax reserves becomes `_`. */
 function tagValue(raw: string): string | null {
-  const v = raw.trim().replace(/[{},=]/g, '_').slice(0, 1024)
+  const v = raw
+    .trim()
+    .replace(/[{},=]/g, '_')
+    .slice(0, 1024)
   return !hasControlCharacter(v) && isValidLabelValue(v) ? v : null
 }
 
@@ -25,7 +28,10 @@ function tagValue(raw: string): string | null {
  * // env: HOSTNAME=checkout-7d9f-x2, POD_NAMESPACE=shop
  * effectiveTags(options, process.env) // { hostname: 'checkout-7d9f-x2', namespace: 'shop', service_name: 'checkout', region: 'eu' }
  */
-export function effectiveTags(options: Pick<ResolvedPyroscopeOptions, 'appName' | 'tags' | 'defaultTags'>, env: NodeJS.ProcessEnv): Readonly<Record<string, string>> {
+export function effectiveTags(
+  options: Pick<ResolvedPyroscopeOptions, 'appName' | 'tags' | 'defaultTags'>,
+  env: NodeJS.ProcessEnv,
+): Readonly<Record<string, string>> {
   const out: Record<string, string> = {}
   if (options.defaultTags) {
     for (const [tag, variable] of Object.entries(POD_TAG_SOURCES)) {
@@ -40,7 +46,9 @@ export function effectiveTags(options: Pick<ResolvedPyroscopeOptions, 'appName' 
 
 /** Pyroscope's application name with its tags: `app{k=v,k=v}` (the `name` of `/ingest`). */
 export function applicationName(appName: string, tags: Readonly<Record<string, string>>): string {
-  return `${appName}{${Object.entries(tags).map(([k, v]) => `${k}=${v}`).join(',')}}`
+  return `${appName}{${Object.entries(tags)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',')}}`
 }
 
 /** The time span a profile covers, and the wall profile's sample rate. */
@@ -69,7 +77,10 @@ export function ingestUrl(serverAddress: string, name: string, window: ProfileWi
  * The upload's headers: the body is a gzipped pprof profile sent raw; a bearer token, else basic
  * auth, and the tenant as `X-Scope-OrgID` (as `@pyroscope/nodejs` sends them).
  */
-export function ingestHeaders(options: Pick<ResolvedPyroscopeOptions, 'authToken' | 'basicAuthUser' | 'basicAuthPassword' | 'tenantID'>, bodyBytes: number): Record<string, string> {
+export function ingestHeaders(
+  options: Pick<ResolvedPyroscopeOptions, 'authToken' | 'basicAuthUser' | 'basicAuthPassword' | 'tenantID'>,
+  bodyBytes: number,
+): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'content-length': String(bodyBytes), 'user-agent': 'oomkit' }
   if (options.authToken !== null) headers.authorization = `Bearer ${options.authToken}`
   else if (options.basicAuthUser !== null && options.basicAuthPassword !== null) {

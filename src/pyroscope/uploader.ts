@@ -96,7 +96,10 @@ export class IngestUploader {
   readonly #warnings: RateLimitedWarnings
 
   constructor(private readonly deps: UploaderOptions) {
-    this.#counts = Object.fromEntries(PROFILE_KINDS.map((k) => [k, Object.fromEntries(UPLOAD_OUTCOMES.map((o) => [o, 0]))])) as Record<ProfileKind, OutcomeCounts>
+    this.#counts = Object.fromEntries(PROFILE_KINDS.map((k) => [k, Object.fromEntries(UPLOAD_OUTCOMES.map((o) => [o, 0]))])) as Record<
+      ProfileKind,
+      OutcomeCounts
+    >
     this.#warnings = new RateLimitedWarnings(deps.logger, deps.now ?? Date.now)
   }
 
@@ -172,15 +175,25 @@ export class IngestUploader {
         return 'ok'
       }
       this.#record(kind, 'rejected', answer.status, body.length)
-      this.#warn(kind, 'rejected', { status: answer.status, reason: answer.reason }, `Pyroscope refused a ${kind} profile: HTTP ${answer.status}${answer.reason === '' ? '' : ` (${answer.reason})`}`)
+      this.#warn(
+        kind,
+        'rejected',
+        { status: answer.status, reason: answer.reason },
+        `Pyroscope refused a ${kind} profile: HTTP ${answer.status}${answer.reason === '' ? '' : ` (${answer.reason})`}`,
+      )
       return 'rejected'
     } catch (err) {
       const outcome: UploadOutcome = err instanceof UploadTimeout ? 'timeout' : 'error'
       this.#record(kind, outcome, null, body.length)
       const code = (err as NodeJS.ErrnoException).code
-      this.#warn(kind, outcome, { error: messageOf(err), ...(code === undefined ? {} : { code }) }, outcome === 'timeout'
-        ? `Pyroscope did not answer a ${kind} profile upload within ${options.uploadTimeoutMs} ms; it was abandoned`
-        : `a ${kind} profile upload to Pyroscope failed: ${messageOf(err)}`)
+      this.#warn(
+        kind,
+        outcome,
+        { error: messageOf(err), ...(code === undefined ? {} : { code }) },
+        outcome === 'timeout'
+          ? `Pyroscope did not answer a ${kind} profile upload within ${options.uploadTimeoutMs} ms; it was abandoned`
+          : `a ${kind} profile upload to Pyroscope failed: ${messageOf(err)}`,
+      )
       return outcome
     }
   }
@@ -191,6 +204,10 @@ export class IngestUploader {
   }
 
   #warn(kind: ProfileKind, outcome: UploadOutcome, fields: Record<string, unknown>, msg: string): void {
-    this.#warnings.warn(`${kind}:${outcome}`, { profile: kind, outcome, serverAddress: this.deps.options.serverAddress, ...fields }, `${msg}; oomkit_profile_uploads_total counts every outcome, and the app runs on`)
+    this.#warnings.warn(
+      `${kind}:${outcome}`,
+      { profile: kind, outcome, serverAddress: this.deps.options.serverAddress, ...fields },
+      `${msg}; oomkit_profile_uploads_total counts every outcome, and the app runs on`,
+    )
   }
 }

@@ -81,8 +81,15 @@ export const trendCapability = defineCapability({
       const rate = s.signals[kind].bytesPerSecond ?? 0
       logger.warn(
         {
-          growing: s.growing, bytesPerSecond: rate, secondsToLimit: s.secondsToLimit, limit: s.limit, growingSites: s.growingSites.slice(0, 5), evidenceSeconds: s.evidenceSeconds,
-          workingSet: s.signals.workingSet.latestBytes, containerLimit: containerLimit, utilization: containerLimit === null || s.signals.workingSet.latestBytes === null ? null : s.signals.workingSet.latestBytes / containerLimit,
+          growing: s.growing,
+          bytesPerSecond: rate,
+          secondsToLimit: s.secondsToLimit,
+          limit: s.limit,
+          growingSites: s.growingSites.slice(0, 5),
+          evidenceSeconds: s.evidenceSeconds,
+          workingSet: s.signals.workingSet.latestBytes,
+          containerLimit: containerLimit,
+          utilization: containerLimit === null || s.signals.workingSet.latestBytes === null ? null : s.signals.workingSet.latestBytes / containerLimit,
         },
         `memory leak suspected: ${trendSentence(kind, rate, s.secondsToLimit, s.limit)}${s.growingSites[0] === undefined ? '' : `; fastest growing: ${s.growingSites[0].function} ${s.growingSites[0].file}:${s.growingSites[0].line}`}`,
       )
@@ -114,7 +121,10 @@ export const trendCapability = defineCapability({
           suspectedSince = reading.t
           void suspect(reading.t).catch((err: unknown) => logger.error({ err }, 'oomkit leak report failed'))
         } else if (!verdict.leakSuspected && suspectedSince !== null) {
-          logger.info({ suspectedForSeconds: Math.round((reading.t - suspectedSince) / 1000) }, `memory leak suspicion cleared after ${duration((reading.t - suspectedSince) / 1000)}: growth no longer sustained`)
+          logger.info(
+            { suspectedForSeconds: Math.round((reading.t - suspectedSince) / 1000) },
+            `memory leak suspicion cleared after ${duration((reading.t - suspectedSince) / 1000)}: growth no longer sustained`,
+          )
           suspectedSince = null
         }
       },

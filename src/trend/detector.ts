@@ -82,12 +82,16 @@ function assess(series: Series, minPoints: number = TREND_RULES.minPoints): Asse
   const latestBytes = series.latest?.v ?? null
   if (fit === null) return { fit, trend: { bytesPerSecond: null, growing: false, points: points.length, spanSeconds: 0, latestBytes } }
   const growth = fit.slopePerSecond * fit.spanSeconds
-  const growing = points.length >= minPoints
-    && fit.slopePerSecond > 0
-    && fit.positiveShare >= TREND_RULES.minPositiveShare
-    && growth > Math.max(TREND_RULES.minGrowthBytes, TREND_RULES.noiseMultiple * fit.noise)
-    && halvesAgree(points, fit.slopePerSecond)
-  return { fit, trend: { bytesPerSecond: Math.round(fit.slopePerSecond), growing, points: points.length, spanSeconds: Math.round(fit.spanSeconds), latestBytes } }
+  const growing =
+    points.length >= minPoints &&
+    fit.slopePerSecond > 0 &&
+    fit.positiveShare >= TREND_RULES.minPositiveShare &&
+    growth > Math.max(TREND_RULES.minGrowthBytes, TREND_RULES.noiseMultiple * fit.noise) &&
+    halvesAgree(points, fit.slopePerSecond)
+  return {
+    fit,
+    trend: { bytesPerSecond: Math.round(fit.slopePerSecond), growing, points: points.length, spanSeconds: Math.round(fit.spanSeconds), latestBytes },
+  }
 }
 
 /** The evidence, in seconds of sustained growth, that a forecast of `secondsToLimit` asks for. */

@@ -13,7 +13,7 @@ const signals = (name: string): ReturnType<typeof readKernelSignals> => {
   return readKernelSignals(locateMemoryCgroup(f.procRoot, f.cgroupRoot)!)
 }
 
-describe('the kernel\'s early signals', () => {
+describe("the kernel's early signals", () => {
   it('reads v2 memory.events and memory.peak (values from the fixture files)', () => {
     expect(signals('v2-limited-256m')).toEqual({ events: { low: 0, high: 0, max: 37, oom: 1, oomKill: 1 }, peakBytes: 230686720, failcnt: null })
   })
@@ -28,13 +28,25 @@ describe('the kernel\'s early signals', () => {
     expect(signals('v1-unlimited')).toEqual({ events: null, peakBytes: null, failcnt: null })
   })
 
-  it('serves them as metrics and in the report\'s container section', async () => {
+  it("serves them as metrics and in the report's container section", async () => {
     const f = fixture('v2-limited-256m')
     const registry = new Registry()
-    const kit = createOomkit({ registry, logger: capture().logger, cgroupRoot: f.cgroupRoot, procRoot: f.procRoot, logIntervalMs: 0, defaultMetrics: false }).start()
+    const kit = createOomkit({
+      registry,
+      logger: capture().logger,
+      cgroupRoot: f.cgroupRoot,
+      procRoot: f.procRoot,
+      logIntervalMs: 0,
+      defaultMetrics: false,
+    }).start()
     try {
       const text = await registry.metrics()
-      for (const [event, v] of [['high', 0], ['max', 37], ['oom', 1], ['oom_kill', 1]] as const) {
+      for (const [event, v] of [
+        ['high', 0],
+        ['max', 37],
+        ['oom', 1],
+        ['oom_kill', 1],
+      ] as const) {
         expect(text).toContain(`oomkit_container_memory_events_total{event="${event}"} ${v}`)
       }
       expect(text).toMatch(/^oomkit_container_memory_peak_bytes 230686720$/m)
@@ -58,7 +70,15 @@ describe('the watchdog', () => {
     const setRatio = (r: number): void => writeFileSync(current, `${Math.round(268435456 * r) + 25165824}\n`)
     setRatio(0.5)
     const { logger, lines } = capture()
-    const kit = createOomkit({ registry: new Registry(), logger, cgroupRoot: join(root, 'sys/fs/cgroup'), procRoot: join(root, 'proc'), logIntervalMs: 0, sampleIntervalMs: 1000, fastSampleIntervalMs: 50 }).start()
+    const kit = createOomkit({
+      registry: new Registry(),
+      logger,
+      cgroupRoot: join(root, 'sys/fs/cgroup'),
+      procRoot: join(root, 'proc'),
+      logIntervalMs: 0,
+      sampleIntervalMs: 1000,
+      fastSampleIntervalMs: 50,
+    }).start()
     try {
       await new Promise((r) => setTimeout(r, 1100))
       const slow = kit.report().history.length

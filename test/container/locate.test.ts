@@ -56,8 +56,10 @@ describe('locateMemoryCgroup on copies of fixtures changed for one case', () => 
   it('finds a v1 memory controller co-mounted with others (memory,cpu on one hierarchy)', () => {
     const f = copyOf('v1-container-view')
     writeFileSync(join(f.procRoot, 'self/cgroup'), '4:cpu,memory:/\n0::/\n')
-    const mountinfo = readFileSync(join(f.procRoot, 'self/mountinfo'), 'utf8')
-      .replace('/sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory', '/sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,cpu,memory')
+    const mountinfo = readFileSync(join(f.procRoot, 'self/mountinfo'), 'utf8').replace(
+      '/sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory',
+      '/sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,cpu,memory',
+    )
     writeFileSync(join(f.procRoot, 'self/mountinfo'), mountinfo)
     expect(locateMemoryCgroup(f.procRoot, f.cgroupRoot)).toMatchObject({ version: 1, dir: join(f.cgroupRoot, 'memory') })
   })
@@ -72,7 +74,10 @@ describe('locateMemoryCgroup on copies of fixtures changed for one case', () => 
     const f = copyOf('v1-container-view')
     rmSync(f.procRoot, { recursive: true })
     expect(locateMemoryCgroup(f.procRoot, f.cgroupRoot)).toEqual({
-      version: 1, cgroupPath: '/', dir: join(f.cgroupRoot, 'memory'), mountDir: join(f.cgroupRoot, 'memory'),
+      version: 1,
+      cgroupPath: '/',
+      dir: join(f.cgroupRoot, 'memory'),
+      mountDir: join(f.cgroupRoot, 'memory'),
     })
   })
 

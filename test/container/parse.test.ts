@@ -71,7 +71,9 @@ describe('parseKeyed', () => {
 
   it('reads memory.events and memory.oom_control', () => {
     expect(parseKeyed(fixtureFile('v2-limited-256m', 'sys/fs/cgroup/memory.events')).get('oom_kill')).toBe(1)
-    expect(parseKeyed(fixtureFile('v1-nested-host-view', 'sys/fs/cgroup/memory/kubepods/burstable/pod9e2f/ctr-b71c/memory.oom_control')).get('oom_kill')).toBe(2)
+    expect(parseKeyed(fixtureFile('v1-nested-host-view', 'sys/fs/cgroup/memory/kubepods/burstable/pod9e2f/ctr-b71c/memory.oom_control')).get('oom_kill')).toBe(
+      2,
+    )
   })
 
   it('leaves bad lines out and keeps the good ones', () => {

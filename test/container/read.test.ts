@@ -30,7 +30,7 @@ describe('readContainerMemory on the fixture trees', () => {
     expect(readContainerMemory(locate('v2-nested-host-view')).limitBytes).toBe(536870912)
   })
 
-  it('takes hierarchical_memory_limit on v1 when the cgroup\'s own limit is the sentinel', () => {
+  it("takes hierarchical_memory_limit on v1 when the cgroup's own limit is the sentinel", () => {
     expect(readContainerMemory(locate('v1-nested-host-view')).limitBytes).toBe(536870912)
   })
 

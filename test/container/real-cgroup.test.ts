@@ -13,8 +13,18 @@ const LIMIT = 256 * MiB
 const CHILD = fileURLToPath(new URL('../fixtures/child-report.mjs', import.meta.url))
 const DIST = fileURLToPath(new URL('../../dist/src/index.js', import.meta.url))
 
-interface Ready { type: 'ready'; pid: number; heapSizeLimit: number; retainedBuffersBytes: number }
-interface Report { type: 'report'; container: ContainerSection | null; budget: Budget; heapSizeLimit: number }
+interface Ready {
+  type: 'ready'
+  pid: number
+  heapSizeLimit: number
+  retainedBuffersBytes: number
+}
+interface Report {
+  type: 'report'
+  container: ContainerSection | null
+  budget: Budget
+  heapSizeLimit: number
+}
 
 /** The child's stdout as a queue of JSON messages; fails loudly if the child dies. */
 class Conversation {
@@ -98,7 +108,7 @@ describe.runIf(memoryCgroupsAvailable())('a real cgroup v1 memory cgroup limited
     expect(cg.limitBytes()).toBe(268435456)
   })
 
-  it('a child in it reports the exact limit, the kernel\'s working set, and that V8\'s heap limit exceeds it', async () => {
+  it("a child in it reports the exact limit, the kernel's working set, and that V8's heap limit exceeds it", async () => {
     const talk = new Conversation(cg.spawnNode([CHILD]))
     const ready = await talk.next<Ready>('ready')
     // The shell exec'd node, so the pid is the one we started, and it is a member of the cgroup.
@@ -125,7 +135,9 @@ describe.runIf(memoryCgroupsAvailable())('a real cgroup v1 memory cgroup limited
     const low = Math.min(last.before.workingSetBytes, last.after.workingSetBytes)
     const high = Math.max(last.before.workingSetBytes, last.after.workingSetBytes)
     const detail = JSON.stringify(attempts, null, 1)
-    console.info(`working set: kernel ${last.before.workingSetBytes} .. ${last.after.workingSetBytes}, child reported ${last.reported} (attempt ${attempts.length})`)
+    console.info(
+      `working set: kernel ${last.before.workingSetBytes} .. ${last.after.workingSetBytes}, child reported ${last.reported} (attempt ${attempts.length})`,
+    )
 
     const c = report!.container!
     expect(c, detail).not.toBeNull()

@@ -35,26 +35,127 @@ function utf8(s: string): string {
 
 const EXACT = ['/debug/memory', '/metrics', '/debug/test-echo']
 const SEGMENTS = [
-  'debug', 'debug', 'debug', 'memory', 'memory', 'metrics', 'metrics', 'heap', 'pprof', 'top', 'test-echo', 'leaks',
-  'DEBUG', 'Memory', 'METRICS', '%2f', '%2F', '%2e%2e', '%2E%2E', '%2e', '..', '.', '', '%00', '%5c', '\\', '%64ebug',
-  '%6demory', 'debug%2fmemory', 'memory%2f', '%25', '%25%32%66', '%zz', '%', '%e2%98%83', '%E2%98', '%c0%af', utf8('☃'), utf8('débug'), 'é',
-  'ü%20x', ';', 'memory;x', '*', '~', '-', 'debugger', 'debug-foo', 'x'.repeat(300), 'y'.repeat(4000),
+  'debug',
+  'debug',
+  'debug',
+  'memory',
+  'memory',
+  'metrics',
+  'metrics',
+  'heap',
+  'pprof',
+  'top',
+  'test-echo',
+  'leaks',
+  'DEBUG',
+  'Memory',
+  'METRICS',
+  '%2f',
+  '%2F',
+  '%2e%2e',
+  '%2E%2E',
+  '%2e',
+  '..',
+  '.',
+  '',
+  '%00',
+  '%5c',
+  '\\',
+  '%64ebug',
+  '%6demory',
+  'debug%2fmemory',
+  'memory%2f',
+  '%25',
+  '%25%32%66',
+  '%zz',
+  '%',
+  '%e2%98%83',
+  '%E2%98',
+  '%c0%af',
+  utf8('☃'),
+  utf8('débug'),
+  'é',
+  'ü%20x',
+  ';',
+  'memory;x',
+  '*',
+  '~',
+  '-',
+  'debugger',
+  'debug-foo',
+  'x'.repeat(300),
+  'y'.repeat(4000),
 ]
 const QUERIES = [
-  '', '', '', '?', '?n=5', '?n=abc', '?n=0', '?n=1&n=2', `?token=${TOKEN}`, `?access_token=${TOKEN}`, '?limit=10', '?force=1',
-  '?%zz', '?n=%zz', '?a=1&b=2', '?n=', `?x=${utf8('☃')}`, '?n=99999999999999999999', `?${'q'.repeat(2000)}`, '?n=5#frag', '#frag',
+  '',
+  '',
+  '',
+  '?',
+  '?n=5',
+  '?n=abc',
+  '?n=0',
+  '?n=1&n=2',
+  `?token=${TOKEN}`,
+  `?access_token=${TOKEN}`,
+  '?limit=10',
+  '?force=1',
+  '?%zz',
+  '?n=%zz',
+  '?a=1&b=2',
+  '?n=',
+  `?x=${utf8('☃')}`,
+  '?n=99999999999999999999',
+  `?${'q'.repeat(2000)}`,
+  '?n=5#frag',
+  '#frag',
 ]
 const METHODS = ['GET', 'GET', 'GET', 'GET', 'HEAD', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'PROPFIND']
 const AUTHS: (string | string[] | undefined)[] = [
-  undefined, undefined, `Bearer ${TOKEN}`, `Bearer ${TOKEN}`, `bearer ${TOKEN}`, 'Bearer wrong', 'Bearer ', 'Bearer', '',
-  `Basic ${Buffer.from(`u:${TOKEN}`).toString('base64')}`, [`Bearer ${TOKEN}`, `Bearer ${TOKEN}`], `Bearer ${TOKEN} x`,
-  `Bearer ${'z'.repeat(10_000)}`, `Bearer ${TOKEN}\t`, 'Bearer é', `Bearer  ${TOKEN}  `,
+  undefined,
+  undefined,
+  `Bearer ${TOKEN}`,
+  `Bearer ${TOKEN}`,
+  `bearer ${TOKEN}`,
+  'Bearer wrong',
+  'Bearer ',
+  'Bearer',
+  '',
+  `Basic ${Buffer.from(`u:${TOKEN}`).toString('base64')}`,
+  [`Bearer ${TOKEN}`, `Bearer ${TOKEN}`],
+  `Bearer ${TOKEN} x`,
+  `Bearer ${'z'.repeat(10_000)}`,
+  `Bearer ${TOKEN}\t`,
+  'Bearer é',
+  `Bearer  ${TOKEN}  `,
 ]
 const HOSTS: (string | undefined)[] = [
-  undefined, undefined, 'localhost', 'localhost:9469', '127.0.0.1', '[::1]:1', 'evil.com', 'localhost.evil.com', '127.0.0.1.nip.io',
-  '[::1]junk', '', 'LOCALHOST', '[::1', 'a:b:c', '0', '999.999.999.999',
+  undefined,
+  undefined,
+  'localhost',
+  'localhost:9469',
+  '127.0.0.1',
+  '[::1]:1',
+  'evil.com',
+  'localhost.evil.com',
+  '127.0.0.1.nip.io',
+  '[::1]junk',
+  '',
+  'LOCALHOST',
+  '[::1',
+  'a:b:c',
+  '0',
+  '999.999.999.999',
 ]
-const ACCEPTS = [undefined, 'application/json', 'text/html', '*/*', 'application/openmetrics-text; version=1.0.0', 'text/plain;version=0.0.4', 'garbage/;;;', 'x'.repeat(3000)]
+const ACCEPTS = [
+  undefined,
+  'application/json',
+  'text/html',
+  '*/*',
+  'application/openmetrics-text; version=1.0.0',
+  'text/plain;version=0.0.4',
+  'garbage/;;;',
+  'x'.repeat(3000),
+]
 const ENCODINGS = [undefined, 'gzip', 'br, gzip;q=0.5', 'identity', '*', 'gzip;q=nope', 'zstd']
 
 interface Case {
@@ -156,7 +257,8 @@ async function fuzz(port: number, seed: number, count: number, tokenConfigured: 
         if (!allowed) failures.push(`${where}: ${out.status} without the right credentials`)
       }
       if (debug && [200, 401, 403, 404, 405].includes(out.status)) {
-        if (out.headers['cache-control'] !== 'no-store' || out.headers['x-content-type-options'] !== 'nosniff') failures.push(`${where}: ${out.status} without the debug headers`)
+        if (out.headers['cache-control'] !== 'no-store' || out.headers['x-content-type-options'] !== 'nosniff')
+          failures.push(`${where}: ${out.status} without the debug headers`)
       }
     }
   }
@@ -186,7 +288,8 @@ async function rawFuzz(port: number, seed: number, count: number): Promise<void>
     jobs.push(
       rawSend(port, data, '127.0.0.1', 5000).then(
         (r) => {
-          if (r.status !== null && (r.status >= 500 || r.status < 200)) failures.push(`raw #${i} ${JSON.stringify(data.toString('latin1')).slice(0, 200)}: ${r.status}`)
+          if (r.status !== null && (r.status >= 500 || r.status < 200))
+            failures.push(`raw #${i} ${JSON.stringify(data.toString('latin1')).slice(0, 200)}: ${r.status}`)
         },
         (err: Error) => {
           failures.push(`raw #${i}: ${err.message}`)

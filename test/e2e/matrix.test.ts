@@ -165,12 +165,13 @@ describe.each(targets)('$name', (target) => {
       expect(r.headers['www-authenticate']).toMatch(/^Bearer/)
     })
 
-    if (target.express) it('paths that are not oomkit\'s reach the app (next())', async () => {
-      await http().get('/hello').expect(200, 'app hello')
-      const r = await http().get(at('/debugger')).set(AUTH)
-      expect(r.status).toBe(404)
-      expect(r.text).not.toContain('OOMKIT')
-    })
+    if (target.express)
+      it("paths that are not oomkit's reach the app (next())", async () => {
+        await http().get('/hello').expect(200, 'app hello')
+        const r = await http().get(at('/debugger')).set(AUTH)
+        expect(r.status).toBe(404)
+        expect(r.text).not.toContain('OOMKIT')
+      })
   })
 
   describe('path spellings get the auth decision of /debug/memory, and only the exact one is served', () => {
@@ -202,13 +203,14 @@ describe.each(targets)('$name', (target) => {
     })
 
     // Under a mount path, Express itself decides whether an absolute-form target matches it.
-    if (target.base === '') it('absolute-form request targets get the same auth decision and are not served', async () => {
-      for (const host of ['localhost', 'evil.com']) {
-        const path = `http://${host}/debug/memory`
-        expect((await rawRequest(port, 'GET', path)).status, `${path} without token`).toBe(401)
-        expect((await rawRequest(port, 'GET', path, `Authorization: Bearer ${TOKEN}\r\n`)).status, `${path} with token`).toBe(404)
-      }
-    })
+    if (target.base === '')
+      it('absolute-form request targets get the same auth decision and are not served', async () => {
+        for (const host of ['localhost', 'evil.com']) {
+          const path = `http://${host}/debug/memory`
+          expect((await rawRequest(port, 'GET', path)).status, `${path} without token`).toBe(401)
+          expect((await rawRequest(port, 'GET', path, `Authorization: Bearer ${TOKEN}\r\n`)).status, `${path} with token`).toBe(404)
+        }
+      })
   })
 
   describe('methods', () => {
@@ -240,12 +242,12 @@ describe.each(targets)('$name', (target) => {
       expect(r.json).toEqual({ method: 'POST', n: 3 })
     })
 
-    it('a made-up method (FOO) is refused by node\'s parser with a 400, never a 5xx', async () => {
+    it("a made-up method (FOO) is refused by node's parser with a 400, never a 5xx", async () => {
       const r = await rawRequest(port, 'FOO', at('/debug/memory'), `Authorization: Bearer ${TOKEN}\r\n`)
       expect(r.status).toBe(400)
     })
 
-    it('lowercase method names are refused by node\'s parser (400)', async () => {
+    it("lowercase method names are refused by node's parser (400)", async () => {
       const r = await rawRequest(port, 'get', at('/debug/memory'), `Authorization: Bearer ${TOKEN}\r\n`)
       expect(r.status).toBe(400)
     })
@@ -323,16 +325,13 @@ describe.each(targets)('$name', (target) => {
   })
 
   describe('query values', () => {
-    it.each(['abc', '0', '101', '-1', '1e2', '1.5', '', ' 5', '99999999999999999999', '%zz', '0x10'])(
-      'n=%j: 400 naming the parameter',
-      async (n) => {
-        const r = await send(port, { path: at(`/debug/test-echo?n=${n.replace(/ /g, '%20')}`), headers: AUTH })
-        expect(r.status).toBe(400)
-        expect(r.json).toMatchObject({ error: 'OOMKIT_BAD_REQUEST', parameter: 'n' })
-        expect(String(r.json?.message)).toMatch(/\bn=/)
-        expect(r.headers).toMatchObject(DEBUG_HEADERS)
-      },
-    )
+    it.each(['abc', '0', '101', '-1', '1e2', '1.5', '', ' 5', '99999999999999999999', '%zz', '0x10'])('n=%j: 400 naming the parameter', async (n) => {
+      const r = await send(port, { path: at(`/debug/test-echo?n=${n.replace(/ /g, '%20')}`), headers: AUTH })
+      expect(r.status).toBe(400)
+      expect(r.json).toMatchObject({ error: 'OOMKIT_BAD_REQUEST', parameter: 'n' })
+      expect(String(r.json?.message)).toMatch(/\bn=/)
+      expect(r.headers).toMatchObject(DEBUG_HEADERS)
+    })
 
     it('a parameter sent twice is a 400, never a silent pick', async () => {
       const r = await send(port, { path: at('/debug/test-echo?n=1&n=2'), headers: AUTH })

@@ -77,7 +77,11 @@ beforeAll(() => {
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'quickstart-app', version: '1.0.0', private: true }))
   const peer = JSON.parse(readFileSync(join(root, 'node_modules', 'prom-client', 'package.json'), 'utf8')).version as string
   // "npm install oomkit prom-client", from the tarball rather than the registry.
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', `./${tarball}`, `prom-client@${peer}`], { cwd: dir, stdio: 'ignore', timeout: 120_000 })
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', `./${tarball}`, `prom-client@${peer}`], {
+    cwd: dir,
+    stdio: 'ignore',
+    timeout: 120_000,
+  })
 }, 180_000)
 
 afterAll(() => {
@@ -114,36 +118,53 @@ describe('README quick start from the packed tarball', () => {
   it('TypeScript: every report section and capability option is typed (no unknown), from the installed types', () => {
     // Compiled with the consumer's own strict tsconfig against the tarball's .d.ts files, so the
     // capability sections declared in each capability's folder must reach users through `oomkit`.
-    writeFileSync(join(dir, 'consumer.ts'), [
-      "import { createOomkit, type HeapProfileSection, type MemoryReport, type SnapshotStatus } from 'oomkit'",
-      'const kit = createOomkit({ snapshot: { cooldownMs: 1000 }, heapProfile: { intervalBytes: 65536 } })',
-      'const r: MemoryReport = kit.report()',
-      'const possible: boolean | undefined = r.snapshot?.possible',
-      'const snapshot: SnapshotStatus | null = r.snapshot',
-      'const profile: HeapProfileSection | null = r.profile',
-      "const backend: 'datadog' | 'inspector' | undefined = r.profile?.backend",
-      'type UnknownKeys = { [K in keyof MemoryReport]-?: unknown extends MemoryReport[K] ? K : never }[keyof MemoryReport]',
-      'const noUnknown: [UnknownKeys] extends [never] ? true : false = true',
-      '// @ts-expect-error a section is null when its capability is off',
-      'void r.snapshot.possible',
-      '// @ts-expect-error capability options are typed',
-      'createOomkit({ snapshot: { cooldown: 1 } })',
-      '// @ts-expect-error capability options are typed',
-      "createOomkit({ heapProfile: { intervalBytes: '1' } })",
-      'void [possible, snapshot, profile, backend, noUnknown]',
-      '',
-    ].join('\n'))
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: {
-        strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', skipLibCheck: false,
-        exactOptionalPropertyTypes: true, types: ['node'], typeRoots: [join(root, 'node_modules', '@types')],
-      },
-      files: ['consumer.ts'],
-    }))
+    writeFileSync(
+      join(dir, 'consumer.ts'),
+      [
+        "import { createOomkit, type HeapProfileSection, type MemoryReport, type SnapshotStatus } from 'oomkit'",
+        'const kit = createOomkit({ snapshot: { cooldownMs: 1000 }, heapProfile: { intervalBytes: 65536 } })',
+        'const r: MemoryReport = kit.report()',
+        'const possible: boolean | undefined = r.snapshot?.possible',
+        'const snapshot: SnapshotStatus | null = r.snapshot',
+        'const profile: HeapProfileSection | null = r.profile',
+        "const backend: 'datadog' | 'inspector' | undefined = r.profile?.backend",
+        'type UnknownKeys = { [K in keyof MemoryReport]-?: unknown extends MemoryReport[K] ? K : never }[keyof MemoryReport]',
+        'const noUnknown: [UnknownKeys] extends [never] ? true : false = true',
+        '// @ts-expect-error a section is null when its capability is off',
+        'void r.snapshot.possible',
+        '// @ts-expect-error capability options are typed',
+        'createOomkit({ snapshot: { cooldown: 1 } })',
+        '// @ts-expect-error capability options are typed',
+        "createOomkit({ heapProfile: { intervalBytes: '1' } })",
+        'void [possible, snapshot, profile, backend, noUnknown]',
+        '',
+      ].join('\n'),
+    )
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          skipLibCheck: false,
+          exactOptionalPropertyTypes: true,
+          types: ['node'],
+          typeRoots: [join(root, 'node_modules', '@types')],
+        },
+        files: ['consumer.ts'],
+      }),
+    )
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')), type: 'module' }))
     let out = ''
     try {
-      execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8', stdio: 'pipe' })
+      execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], {
+        cwd: dir,
+        encoding: 'utf8',
+        stdio: 'pipe',
+      })
     } catch (err) {
       out = `${(err as { stdout?: string }).stdout ?? ''}${(err as { stderr?: string }).stderr ?? ''}`
     }

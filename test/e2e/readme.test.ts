@@ -21,7 +21,12 @@ function tableAfter(heading: RegExp): string[][] {
   for (const line of lines.slice(start + 1)) {
     if (line.startsWith('|')) {
       inTable = true
-      rows.push(line.split('|').slice(1, -1).map((c) => c.trim()))
+      rows.push(
+        line
+          .split('|')
+          .slice(1, -1)
+          .map((c) => c.trim()),
+      )
     } else if (inTable) break
   }
   return rows.slice(2) // header and separator
@@ -58,7 +63,11 @@ describe('README tables', () => {
     const kit = createOomkit({ logger: pino({ level: 'silent' }), registry: new Registry(), logIntervalMs: 0 })
     const rows = tableAfter(/^### Debug endpoints/)
     const documented = rows.map((r) => /`([^`?]+)/.exec(r[0] ?? '')?.[1]).sort()
-    expect(documented).toEqual(internals(kit).routes.map((r) => r.path).sort())
+    expect(documented).toEqual(
+      internals(kit)
+        .routes.map((r) => r.path)
+        .sort(),
+    )
     for (const route of internals(kit).routes) {
       const row = rows.find((r) => (r[0] ?? '').includes(`\`${route.path}`))
       for (const m of route.methods) expect(row?.[0], `${route.path} ${m}`).toContain(m)
@@ -69,8 +78,11 @@ describe('README tables', () => {
     const fixture = join(root, 'test', 'fixtures', 'cgroup', 'v2-limited-256m')
     const registry = new Registry()
     const kit = createOomkit({
-      logger: pino({ level: 'silent' }), registry, logIntervalMs: 0,
-      cgroupRoot: join(fixture, 'sys', 'fs', 'cgroup'), procRoot: join(fixture, 'proc'),
+      logger: pino({ level: 'silent' }),
+      registry,
+      logIntervalMs: 0,
+      cgroupRoot: join(fixture, 'sys', 'fs', 'cgroup'),
+      procRoot: join(fixture, 'proc'),
     }).start()
     try {
       globalThis.gc?.()

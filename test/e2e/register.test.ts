@@ -31,7 +31,9 @@ class Child {
   #waiters: (() => void)[] = []
 
   constructor(args: string[], env: Record<string, string>, cwd = ROOT) {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OOMKIT_') && !k.startsWith('NODE_OPTIONS') && !k.startsWith('VITEST')))
+    const clean = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !k.startsWith('OOMKIT_') && !k.startsWith('NODE_OPTIONS') && !k.startsWith('VITEST')),
+    )
     this.proc = spawn(process.execPath, args, { cwd, env: { ...clean, ...env }, stdio: 'pipe' })
     let buffered = ''
     this.proc.stdout.setEncoding('utf8')
@@ -162,7 +164,11 @@ describe('zero-code start', () => {
   it('OOMKIT_TOKEN and OOMKIT_METRICS_TOKEN protect the routes and never reach the log', async () => {
     const token = 'reg-T0ken-8c1f'
     const metricsToken = 'reg-Metr1cs-2b7a'
-    const { child, debugPort } = await startApp(['--import', 'oomkit/register', ESM_APP], { OOMKIT_PORT: '0', OOMKIT_TOKEN: token, OOMKIT_METRICS_TOKEN: metricsToken })
+    const { child, debugPort } = await startApp(['--import', 'oomkit/register', ESM_APP], {
+      OOMKIT_PORT: '0',
+      OOMKIT_TOKEN: token,
+      OOMKIT_METRICS_TOKEN: metricsToken,
+    })
     expect(child.json().find(isListening)).toMatchObject({ auth: 'token' })
     expect((await send(debugPort, { path: '/debug/memory' })).status).toBe(401)
     expect((await send(debugPort, { path: '/debug/memory', headers: { authorization: `Bearer ${token}` } })).status).toBe(200)
@@ -185,7 +191,7 @@ describe('zero-code start', () => {
 })
 
 describe('OOMKIT_PORT already taken by another process', () => {
-  it('the app still serves its routes and the log says why oomkit\'s server is down (OOMKIT_LISTEN_FAILED, the port, EADDRINUSE)', async () => {
+  it("the app still serves its routes and the log says why oomkit's server is down (OOMKIT_LISTEN_FAILED, the port, EADDRINUSE)", async () => {
     const holder = createServer()
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
     const taken = (holder.address() as AddressInfo).port

@@ -20,9 +20,7 @@ import { sleep } from './time.js'
 export const V1_MEMORY_ROOT = '/sys/fs/cgroup/memory'
 
 /** What trying to create a memory cgroup found. */
-export type CgroupProbe =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly reason: string; readonly kernelRefused: boolean }
+export type CgroupProbe = { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly kernelRefused: boolean }
 
 function randomName(prefix: string): string {
   return `${prefix}-${process.pid}-${randomBytes(4).toString('hex')}`
@@ -72,7 +70,6 @@ export interface KernelReading {
   /** usage − total_inactive_file, floored at 0 (cAdvisor's formula). */
   readonly workingSetBytes: number
 }
-
 
 /** A cgroup v1 memory cgroup this test process created. */
 export class MemoryCgroup {

@@ -24,8 +24,6 @@ export function requireOrSkip(condition: boolean, reason: string): boolean {
  */
 export function skipLoudly(reason: string): false {
   const line = '!'.repeat(100)
-  console.warn(
-    `\n${line}\n!!! SKIPPED EVEN UNDER OOMKIT_REQUIRE_ALL: ${reason}\n!!! The real-cgroup tests did not run on this machine.\n${line}\n`,
-  )
+  console.warn(`\n${line}\n!!! SKIPPED EVEN UNDER OOMKIT_REQUIRE_ALL: ${reason}\n!!! The real-cgroup tests did not run on this machine.\n${line}\n`)
   return false
 }

@@ -100,7 +100,7 @@ describe.each(['standalone', 'kit.handler() without next', 'Express 5', 'Express
     expect(t.text.some((l) => l.includes(TOKEN))).toBe(false)
   })
 
-  it.each(OTHER_PATHS)('%s: not oomkit\'s, as before', async (path) => {
+  it.each(OTHER_PATHS)("%s: not oomkit's, as before", async (path) => {
     const { t, port } = await start(target)
     const r = await send(port, { path, headers: AUTH })
     if (target.startsWith('Express')) {
@@ -130,6 +130,9 @@ describe('standalone without a token (loopback rules)', () => {
     expect(local.status).toBe(400)
     expect(local.json).toMatchObject({ error: 'OOMKIT_BAD_REQUEST' })
     await until(() => t.audits().length === 2, 'two audit lines')
-    expect(t.audits().map((l) => [l.status, l.outcome])).toEqual([[403, 'denied'], [400, 'bad-request']])
+    expect(t.audits().map((l) => [l.status, l.outcome])).toEqual([
+      [403, 'denied'],
+      [400, 'bad-request'],
+    ])
   })
 })

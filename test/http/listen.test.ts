@@ -104,7 +104,7 @@ describe('listen', () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
   })
 
-  it('the server is unref\'d: it never keeps a finished process alive', async () => {
+  it("the server is unref'd: it never keeps a finished process alive", async () => {
     const server = await kitForTest().kit.listen({ port: 0 })
     expect(server.server.listening).toBe(true)
     expect((server.server as unknown as { _handle: { hasRef(): boolean } })._handle.hasRef()).toBe(false)
@@ -225,7 +225,11 @@ describe('server limits and timeouts', () => {
   it('a stalled client gets 408 when node times it out (the error node raises then, on a real socket), 431 for oversized headers', async () => {
     const { server } = await kitForTest().kit.listen({ port: 0 })
     const port = (server.address() as AddressInfo).port
-    for (const [code, status] of [['ERR_HTTP_REQUEST_TIMEOUT', '408'], ['HPE_HEADER_OVERFLOW', '431'], ['HPE_INVALID_METHOD', '400']] as const) {
+    for (const [code, status] of [
+      ['ERR_HTTP_REQUEST_TIMEOUT', '408'],
+      ['HPE_HEADER_OVERFLOW', '431'],
+      ['HPE_INVALID_METHOD', '400'],
+    ] as const) {
       const accepted = new Promise<import('node:net').Socket>((resolve) => server.once('connection', resolve))
       const client = connect(port, '127.0.0.1')
       client.on('error', () => {})
@@ -239,7 +243,9 @@ describe('server limits and timeouts', () => {
       await new Promise((resolve) => setTimeout(resolve, 20))
       server.emit('clientError', Object.assign(new Error(code), { code }), serverSide)
       await closed
-      expect(answer.split('\r\n')[0], code).toBe(`HTTP/1.1 ${status} ${status === '408' ? 'Request Timeout' : status === '431' ? 'Request Header Fields Too Large' : 'Bad Request'}`)
+      expect(answer.split('\r\n')[0], code).toBe(
+        `HTTP/1.1 ${status} ${status === '408' ? 'Request Timeout' : status === '431' ? 'Request Header Fields Too Large' : 'Bad Request'}`,
+      )
     }
   })
 

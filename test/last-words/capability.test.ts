@@ -33,9 +33,25 @@ function deadPid(): number {
 function deadMarker(diag: string, pid: number): RunMarker {
   const startedAt = Date.now() - 60_000
   const m: RunMarker = {
-    version: 1, pid, startedAt, processStartedAt: startedAt - 500, cgroupPath: '/', oomKillsAtStart: 1,
-    heapSizeLimitBytes: 271 * MiB, oldGenerationLimitBytes: 271 * MiB, captures: 0, points: [],
-    lastSample: { at: startedAt + 55_000, workingSetBytes: 248 * MiB, limitBytes: 256 * MiB, utilization: 0.97, heapUsedBytes: 200 * MiB, liveAfterGcBytes: 190 * MiB, oomKills: 1 },
+    version: 1,
+    pid,
+    startedAt,
+    processStartedAt: startedAt - 500,
+    cgroupPath: '/',
+    oomKillsAtStart: 1,
+    heapSizeLimitBytes: 271 * MiB,
+    oldGenerationLimitBytes: 271 * MiB,
+    captures: 0,
+    points: [],
+    lastSample: {
+      at: startedAt + 55_000,
+      workingSetBytes: 248 * MiB,
+      limitBytes: 256 * MiB,
+      utilization: 0.97,
+      heapUsedBytes: 200 * MiB,
+      liveAfterGcBytes: 190 * MiB,
+      oomKills: 1,
+    },
   }
   mkdirSync(join(diag, 'last-words'), { recursive: true, mode: 0o700 })
   writeFileSync(join(diag, 'last-words', markerName(pid, startedAt)), JSON.stringify(m))
@@ -51,7 +67,13 @@ describe('the run marker through the kit', () => {
     expect(lstatSync(dir).mode & 0o777).toBe(0o700)
     const [file] = filesIn(dir)
     expect(file).toMatchObject({ name: expect.stringMatching(new RegExp(`^run-${process.pid}-\\d+\\.json$`)) as unknown, mode: 0o600 })
-    expect(readMarker(join(dir, file!.name))).toMatchObject({ pid: process.pid, processStartedAt: performance.timeOrigin, cgroupPath: '/', oomKillsAtStart: 1, lastSample: { limitBytes: 256 * MiB } })
+    expect(readMarker(join(dir, file!.name))).toMatchObject({
+      pid: process.pid,
+      processStartedAt: performance.timeOrigin,
+      cgroupPath: '/',
+      oomKillsAtStart: 1,
+      lastSample: { limitBytes: 256 * MiB },
+    })
     expect(a.lines).toContainEqual(expect.objectContaining({ msg: 'oomkit last words armed', dir, fatalReports: dir }))
     await a.kit.stop()
     expect(filesIn(dir)).toEqual([])
@@ -82,8 +104,18 @@ describe('the previous crash through the kit', () => {
     a.kit.start()
     const warns = a.lines.filter((l) => l.level === 40 && l.previousCrash !== undefined)
     expect(warns).toHaveLength(1)
-    expect(warns[0]!.msg).toMatch(new RegExp(`^oomkit: the previous instance \\(pid ${pid}, started \\S+\\) was killed at the container memory limit \\(OOM kill\\) after \\S+ \\(last seen\\): working set 248\\.0 MiB of 256\\.0 MiB`))
-    expect(a.kit.report().previousCrash).toMatchObject({ cause: 'container', pid, utilization: 0.97, oomKills: { recorded: 1, now: 1 }, dir: join(diag, 'last-words') })
+    expect(warns[0]!.msg).toMatch(
+      new RegExp(
+        `^oomkit: the previous instance \\(pid ${pid}, started \\S+\\) was killed at the container memory limit \\(OOM kill\\) after \\S+ \\(last seen\\): working set 248\\.0 MiB of 256\\.0 MiB`,
+      ),
+    )
+    expect(a.kit.report().previousCrash).toMatchObject({
+      cause: 'container',
+      pid,
+      utilization: 0.97,
+      oomKills: { recorded: 1, now: 1 },
+      dir: join(diag, 'last-words'),
+    })
     expect(await a.registry.metrics()).toMatch(/^oomkit_previous_crash_info\{cause="container"\} 1$/m)
     await a.kit.stop()
 
@@ -101,7 +133,13 @@ describe('the previous crash through the kit', () => {
     const a = kit(diag)
     a.kit.start()
     expect(a.kit.report().previousCrash).toBeNull()
-    expect(a.lines).toContainEqual(expect.objectContaining({ level: 30, uncleanRuns: [{ pid, startedAt: new Date(m.startedAt).toISOString() }], msg: expect.stringContaining('did not stop cleanly, with no sign of a memory death') as unknown }))
+    expect(a.lines).toContainEqual(
+      expect.objectContaining({
+        level: 30,
+        uncleanRuns: [{ pid, startedAt: new Date(m.startedAt).toISOString() }],
+        msg: expect.stringContaining('did not stop cleanly, with no sign of a memory death') as unknown,
+      }),
+    )
   })
 })
 

@@ -52,11 +52,27 @@ function setup(over: Partial<CaptureDeps> & { ratio?: number; dir?: string | nul
   const { logger, lines: logged } = captureLogger()
   const lines: string[] = []
   const calls: string[] = []
-  const report = (): CoreReport & ReportSections => ({ ...core.report(), profile: null, snapshot: null, trend: null, caches: null, leaks: null, previousCrash: null, pyroscope: null })
+  const report = (): CoreReport & ReportSections => ({
+    ...core.report(),
+    profile: null,
+    snapshot: null,
+    trend: null,
+    caches: null,
+    leaks: null,
+    previousCrash: null,
+    pyroscope: null,
+  })
   const deps: CaptureDeps = {
-    logger, memory: core as unknown as CapabilityContext<unknown>['memory'], report, shared: { heapProfile: heapProfile(calls) },
-    maxCaptures: 3, bounds: { maxFiles: 20, maxBytes: 64 << 20 }, run: { pid: process.pid, startedAt: 1 }, oldSpaceFlagBytes: null,
-    budget: { used: 0 }, writeLine: (line) => {
+    logger,
+    memory: core as unknown as CapabilityContext<unknown>['memory'],
+    report,
+    shared: { heapProfile: heapProfile(calls) },
+    maxCaptures: 3,
+    bounds: { maxFiles: 20, maxBytes: 64 << 20 },
+    run: { pid: process.pid, startedAt: 1 },
+    oldSpaceFlagBytes: null,
+    budget: { used: 0 },
+    writeLine: (line) => {
       // The line goes out before any file: a SIGKILL right after must still leave it.
       lines.push(line)
       if (dir !== null) calls.push(`line with ${filesIn(dir).length} files`)
@@ -90,8 +106,17 @@ describe('last words at a critical crossing', () => {
     expect(s.lines[0]!.endsWith('}\n')).toBe(true)
     const line = JSON.parse(s.lines[0]!) as Record<string, unknown>
     expect(line).toMatchObject({
-      level: 50, pid: process.pid, name: 'oomkit', lastWords: true, trigger: 'critical', cause: 'container',
-      workingSet: Math.round(LIMIT * 0.97), limit: LIMIT, oomKills: 1, growingSites: ['leakyHandler (/app/server.js:48)'], dir: s.dir,
+      level: 50,
+      pid: process.pid,
+      name: 'oomkit',
+      lastWords: true,
+      trigger: 'critical',
+      cause: 'container',
+      workingSet: Math.round(LIMIT * 0.97),
+      limit: LIMIT,
+      oomKills: 1,
+      growingSites: ['leakyHandler (/app/server.js:48)'],
+      dir: s.dir,
       msg: `oomkit last words: working set 248.3 MiB of the 256.0 MiB container limit, growing unknown; files in ${s.dir}`,
     })
     expect(line.utilization).toBeCloseTo(0.97, 6)
@@ -104,9 +129,18 @@ describe('last words at a critical crossing', () => {
     const r = s.capture.capture('critical')!
     const summary = JSON.parse(readFileSync(r.files[0]!, 'utf8')) as LastWordsSummary
     expect(summary).toMatchObject({
-      kind: 'oomkit-last-words', version: 1, trigger: 'critical', cause: 'container', atMs: r.at, run: { pid: process.pid, startedAt: 1 },
-      workingSetBytes: Math.round(LIMIT * 0.97), limitBytes: LIMIT, oomKills: 1, growth: { source: 'history' },
-      growingSites: [{ function: 'leakyHandler', growthBytesPerSecond: 4e6 }], topSites: [],
+      kind: 'oomkit-last-words',
+      version: 1,
+      trigger: 'critical',
+      cause: 'container',
+      atMs: r.at,
+      run: { pid: process.pid, startedAt: 1 },
+      workingSetBytes: Math.round(LIMIT * 0.97),
+      limitBytes: LIMIT,
+      oomKills: 1,
+      growth: { source: 'history' },
+      growingSites: [{ function: 'leakyHandler', growthBytesPerSecond: 4e6 }],
+      topSites: [],
     })
     expect(summary.heap.oldGenerationLimitBytes).toBe(summary.heap.heapSizeLimitBytes)
     expect(Object.keys(summary.files).sort()).toEqual(['heap', 'nodeReport', 'report', 'sites'])

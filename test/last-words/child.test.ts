@@ -33,7 +33,9 @@ function tree() {
 }
 
 function child(mode: string, t: { cgroupRoot: string; procRoot: string }, diag: string, env: NodeJS.ProcessEnv = {}): ChildRun {
-  return startChild(spawn(process.execPath, [CHILD, mode, t.cgroupRoot, t.procRoot, diag], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } }))
+  return startChild(
+    spawn(process.execPath, [CHILD, mode, t.cgroupRoot, t.procRoot, diag], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } }),
+  )
 }
 
 /** The control line (stderr) that has `key`. */
@@ -42,7 +44,8 @@ async function control(run: ChildRun, key: string): Promise<ChildLine> {
   for (;;) {
     const line = run.stderrLines().find((l) => l.control === true && key in l)
     if (line !== undefined) return line
-    if (Date.now() > deadline || run.child.exitCode !== null || run.child.signalCode !== null) throw new Error(`no ${key} control line; stderr: ${run.stderr.slice(-2000)}`)
+    if (Date.now() > deadline || run.child.exitCode !== null || run.child.signalCode !== null)
+      throw new Error(`no ${key} control line; stderr: ${run.stderr.slice(-2000)}`)
     await new Promise((r) => setTimeout(r, 10))
   }
 }
@@ -53,7 +56,13 @@ async function restart(t: { cgroupRoot: string; procRoot: string }, diag: string
   const exit = await run.exited
   expect(exit, run.stderr).toEqual({ code: 0, signal: null })
   const seen = await control(run, 'previousCrash')
-  return { run, crash: seen.previousCrash as PreviousCrash | null, metric: seen.metric as string[], settings: seen.settings, stopped: (await control(run, 'stopped')).settings }
+  return {
+    run,
+    crash: seen.previousCrash as PreviousCrash | null,
+    metric: seen.metric as string[],
+    settings: seen.settings,
+    stopped: (await control(run, 'stopped')).settings,
+  }
 }
 
 describe('a critical crossing, then SIGKILL', () => {
@@ -68,7 +77,15 @@ describe('a critical crossing, then SIGKILL', () => {
 
     const last = run.stderrLines().filter((l) => l.lastWords === true)
     expect(last).toHaveLength(1)
-    expect(last[0]).toMatchObject({ level: 50, name: 'oomkit', trigger: 'critical', cause: 'container', limit: LIMIT, workingSet: Math.round(LIMIT * 0.97), dir: join(diag, 'last-words') })
+    expect(last[0]).toMatchObject({
+      level: 50,
+      name: 'oomkit',
+      trigger: 'critical',
+      cause: 'container',
+      limit: LIMIT,
+      workingSet: Math.round(LIMIT * 0.97),
+      dir: join(diag, 'last-words'),
+    })
     // The app's logger buffers up to 4 KiB; the core flushed its critical line anyway.
     expect(run.find('memory critical')).toEqual([expect.objectContaining({ level: 50, threshold: 0.95 })])
     const dir = join(diag, 'last-words')
@@ -76,7 +93,12 @@ describe('a critical crossing, then SIGKILL', () => {
     for (const f of filesIn(dir)) expect(f.mode, f.name).toBe(0o600)
     const summaryFile = filesIn(dir).find((f) => f.name.endsWith('-summary.json'))!
     expect(summaryFile.name).toMatch(new RegExp(`^\\d{8}T\\d{6}\\.\\d{3}Z-${run.child.pid}-summary\\.json$`))
-    expect(JSON.parse(readFileSync(join(dir, summaryFile.name), 'utf8'))).toMatchObject({ trigger: 'critical', cause: 'container', limitBytes: LIMIT, oomKills: 1 } satisfies Partial<LastWordsSummary>)
+    expect(JSON.parse(readFileSync(join(dir, summaryFile.name), 'utf8'))).toMatchObject({
+      trigger: 'critical',
+      cause: 'container',
+      limitBytes: LIMIT,
+      oomKills: 1,
+    } satisfies Partial<LastWordsSummary>)
     expect(filesIn(dir).filter((f) => f.name.startsWith('run-'))).toHaveLength(1) // not clean: the marker stays
 
     t.set(0.5, 2) // the kernel counted the kill
@@ -148,10 +170,20 @@ describe('the app configured reports itself', () => {
 /** The leaky service, V8's old generation capped at 48 MiB, no container limit, leaking 8 MB/s. */
 function heapOom(diag: string, env: NodeJS.ProcessEnv = {}): ChildRun {
   const unlimited = fixture('v2-unlimited')
-  return startChild(spawn(process.execPath, ['--max-old-space-size=48', SERVICE], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, DIAG_DIR: diag, LEAK_MB_PER_S: '8', SAMPLE_INTERVAL_MS: '500', CGROUP_ROOT: unlimited.cgroupRoot, PROC_ROOT: unlimited.procRoot, ...env },
-  }))
+  return startChild(
+    spawn(process.execPath, ['--max-old-space-size=48', SERVICE], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        DIAG_DIR: diag,
+        LEAK_MB_PER_S: '8',
+        SAMPLE_INTERVAL_MS: '500',
+        CGROUP_ROOT: unlimited.cgroupRoot,
+        PROC_ROOT: unlimited.procRoot,
+        ...env,
+      },
+    }),
+  )
 }
 
 describe('a V8 heap out-of-memory', () => {
@@ -164,7 +196,9 @@ describe('a V8 heap out-of-memory', () => {
     for (const [i, run] of runs.entries()) {
       expect(exits[i], run.stderr.slice(-3000)).toEqual({ code: null, signal: 'SIGABRT' }) // a shell says 134
       expect(run.stderr).toMatch(/JavaScript heap out of memory/)
-      expect(run.stderrLines().filter((l) => l.lastWords === true)).toEqual([expect.objectContaining({ trigger: 'heap-near', cause: 'heap', oldGenerationLimit: 48 * 1024 * 1024 })])
+      expect(run.stderrLines().filter((l) => l.lastWords === true)).toEqual([
+        expect.objectContaining({ trigger: 'heap-near', cause: 'heap', oldGenerationLimit: 48 * 1024 * 1024 }),
+      ])
     }
     const reportDir = (i: number): string => (i === 0 ? join(diags[0]!, 'last-words') : own)
     for (const i of [0, 1]) {
@@ -176,14 +210,25 @@ describe('a V8 heap out-of-memory', () => {
     expect(kindsIn(join(diags[1]!, 'last-words'))).toContain('summary')
 
     for (const [i, diag] of diags.entries()) {
-      const second = startChild(spawn(process.execPath, [SERVICE], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, DIAG_DIR: diag, MODE: 'restart', ...(i === 1 ? { APP_REPORT_DIR: own } : {}) } }))
+      const second = startChild(
+        spawn(process.execPath, [SERVICE], {
+          stdio: ['pipe', 'pipe', 'pipe'],
+          env: { ...process.env, DIAG_DIR: diag, MODE: 'restart', ...(i === 1 ? { APP_REPORT_DIR: own } : {}) },
+        }),
+      )
       expect(await second.exited, second.stderr).toEqual({ code: 0, signal: null })
       const warn = second.lines.filter((l) => l.level === 40 && l.previousCrash !== undefined)
       expect(warn).toHaveLength(1)
       expect(warn[0]!.msg).toContain('ran out of V8 heap (JavaScript heap out of memory)')
       expect(warn[0]!.msg).toContain('leakyHandler')
       const crash = second.find('restart report')[0]!.previousCrash as PreviousCrash
-      expect(crash).toMatchObject({ cause: 'heap', pid: runs[i]!.child.pid, diedAtBasis: 'fatal-report', fatalReport: { trigger: 'OOMError' }, heapLimitBytes: 48 * 1024 * 1024 })
+      expect(crash).toMatchObject({
+        cause: 'heap',
+        pid: runs[i]!.child.pid,
+        diedAtBasis: 'fatal-report',
+        fatalReport: { trigger: 'OOMError' },
+        heapLimitBytes: 48 * 1024 * 1024,
+      })
       expect([...crash.growingSites, ...crash.topSites][0]).toMatchObject({ function: 'leakyHandler', file: SERVICE })
       expect(crash.growthBytesPerSecond).toBeGreaterThan(1e6)
     }

@@ -146,7 +146,9 @@ describe.runIf(available)('the OOM drill: a leak in a 256 MiB cgroup, killed by 
       expect(at50!.limitKind).toBe('container')
       const measured = (r.diedAt - (at50!.time as number)) / 1000
       const forecast = at50!.secondsToLimit as number
-      console.info(`drill run ${r.index}: at ${((at50!.utilization as number) * 100).toFixed(0)}% the forecast said ${forecast} s to the limit; the kill came ${measured.toFixed(1)} s later`)
+      console.info(
+        `drill run ${r.index}: at ${((at50!.utilization as number) * 100).toFixed(0)}% the forecast said ${forecast} s to the limit; the kill came ${measured.toFixed(1)} s later`,
+      )
       expect(forecast, label(r)).toBeGreaterThanOrEqual(measured * 0.7)
       expect(forecast, label(r)).toBeLessThanOrEqual(measured * 1.3)
     }
@@ -182,21 +184,37 @@ describe.runIf(available)('the OOM drill: a leak in a 256 MiB cgroup, killed by 
       expect(warns, label(r)).toHaveLength(1)
       expect(warns[0]!.msg).toContain('was killed at the container memory limit (OOM kill)')
       expect(warns[0]!.msg).toContain('top growing sites: leakyHandler')
-      expect(crashOf(r)).toMatchObject({ cause: 'container', pid: r.service.child.pid, limitBytes: LIMIT, oomKills: { recorded: r.oomKillsBefore, now: r.oomKillsAfter } })
+      expect(crashOf(r)).toMatchObject({
+        cause: 'container',
+        pid: r.service.child.pid,
+        limitBytes: LIMIT,
+        oomKills: { recorded: r.oomKillsBefore, now: r.oomKillsAfter },
+      })
       expect(crashOf(r)!.growingSites[0]).toMatchObject({ function: 'leakyHandler', file: SERVICE })
       expect(crashOf(r)!.growthBytesPerSecond).toBeGreaterThan(2e6)
     }
   })
 
-  it.runIf(requireOrSkip(existsGo(), 'go tool pprof needs Debian golang-go (/usr/bin/go)'))('go tool pprof reads the last words heap profile and shows leakyHandler on top', async () => {
-    const r = container.find((c) => kindsIn(lastWordsDir(c)).includes('heap'))!
-    const file = filesIn(lastWordsDir(r)).find((f) => f.name.endsWith('-heap.pb.gz'))!
-    const scratch = tempDir('gocache')
-    const env = { ...process.env, HOME: scratch, GOCACHE: join(scratch, 'gocache'), PPROF_TMPDIR: scratch, GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' }
-    const { stdout } = await promisify(execFile)('/usr/bin/go', ['tool', 'pprof', '-top', '-nodecount=5', '-sample_index=inuse_space', join(lastWordsDir(r), file.name)], { env, timeout: 60_000 })
-    const rows = stdout.split('\n').filter((l) => /^\s*[\d.]+[kMG]?B\s/.test(l))
-    expect(rows.slice(0, 3).some((row) => row.includes('leakyHandler')), stdout).toBe(true)
-  }, 90_000)
+  it.runIf(requireOrSkip(existsGo(), 'go tool pprof needs Debian golang-go (/usr/bin/go)'))(
+    'go tool pprof reads the last words heap profile and shows leakyHandler on top',
+    async () => {
+      const r = container.find((c) => kindsIn(lastWordsDir(c)).includes('heap'))!
+      const file = filesIn(lastWordsDir(r)).find((f) => f.name.endsWith('-heap.pb.gz'))!
+      const scratch = tempDir('gocache')
+      const env = { ...process.env, HOME: scratch, GOCACHE: join(scratch, 'gocache'), PPROF_TMPDIR: scratch, GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' }
+      const { stdout } = await promisify(execFile)(
+        '/usr/bin/go',
+        ['tool', 'pprof', '-top', '-nodecount=5', '-sample_index=inuse_space', join(lastWordsDir(r), file.name)],
+        { env, timeout: 60_000 },
+      )
+      const rows = stdout.split('\n').filter((l) => /^\s*[\d.]+[kMG]?B\s/.test(l))
+      expect(
+        rows.slice(0, 3).some((row) => row.includes('leakyHandler')),
+        stdout,
+      ).toBe(true)
+    },
+    90_000,
+  )
 })
 
 describe.runIf(available)('the OOM drill with --max-old-space-size=64: V8 fails first', () => {
@@ -215,7 +233,10 @@ describe.runIf(available)('the OOM drill with --max-old-space-size=64: V8 fails 
       expect(reports, label(r)).toHaveLength(1)
       const header = (JSON.parse(readFileSync(join(lastWordsDir(r), reports[0]!.name), 'utf8')) as { header: Record<string, unknown> }).header
       expect(header).toMatchObject({ trigger: 'OOMError', processId: r.service.child.pid })
-      expect(r.service.stderrLines().filter((l) => l.lastWords === true), label(r)).toEqual([expect.objectContaining({ trigger: 'heap-near', cause: 'heap', oldGenerationLimit: 64 * MiB })])
+      expect(
+        r.service.stderrLines().filter((l) => l.lastWords === true),
+        label(r),
+      ).toEqual([expect.objectContaining({ trigger: 'heap-near', cause: 'heap', oldGenerationLimit: 64 * MiB })])
       expect(kindsIn(lastWordsDir(r))).toContain('summary')
     }
   })
@@ -227,7 +248,13 @@ describe.runIf(available)('the OOM drill with --max-old-space-size=64: V8 fails 
       expect(warns, label(r)).toHaveLength(1)
       expect(warns[0]!.msg).toContain('ran out of V8 heap (JavaScript heap out of memory)')
       expect(warns[0]!.msg).toContain('leakyHandler')
-      expect(crashOf(r)).toMatchObject({ cause: 'heap', pid: r.service.child.pid, diedAtBasis: 'fatal-report', heapLimitBytes: 64 * MiB, oomKills: { recorded: r.oomKillsBefore, now: r.oomKillsBefore } })
+      expect(crashOf(r)).toMatchObject({
+        cause: 'heap',
+        pid: r.service.child.pid,
+        diedAtBasis: 'fatal-report',
+        heapLimitBytes: 64 * MiB,
+        oomKills: { recorded: r.oomKillsBefore, now: r.oomKillsBefore },
+      })
       expect([...crashOf(r)!.growingSites, ...crashOf(r)!.topSites][0]).toMatchObject({ function: 'leakyHandler', file: SERVICE })
     }
   })

@@ -1,7 +1,16 @@
 import { mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { LAST_WORDS_FILE, NODE_REPORT_FILE, basicTime, capturePrefix, enforceBounds, lastWordsFileName, listBounded, writePrivateFile } from '../../src/last-words/index.js'
+import {
+  LAST_WORDS_FILE,
+  NODE_REPORT_FILE,
+  basicTime,
+  capturePrefix,
+  enforceBounds,
+  lastWordsFileName,
+  listBounded,
+  writePrivateFile,
+} from '../../src/last-words/index.js'
 import { filesIn, removeTemps, tempDir } from './helpers.js'
 
 afterAll(removeTemps)

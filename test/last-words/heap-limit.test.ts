@@ -18,20 +18,28 @@ describe('the old generation limit', () => {
     expect(maxOldSpaceFlagBytes(['--max-old-space-size=abc', '--max-old-space-size-percentage=50'], undefined)).toBeNull()
   })
 
-  it("is the flag when given (never above heap_size_limit), else heap_size_limit", () => {
+  it('is the flag when given (never above heap_size_limit), else heap_size_limit', () => {
     expect(oldGenerationLimit(100 * MiB, 48 * MiB)).toBe(48 * MiB)
     expect(oldGenerationLimit(100 * MiB, 4096 * MiB)).toBe(100 * MiB)
     expect(oldGenerationLimit(259 * MiB, null)).toBe(259 * MiB)
   })
 
   it('counts every space but the young generation', () => {
-    const spaces = [space('new_space', 16 * MiB), space('old_space', 40 * MiB), space('code_space', MiB), space('large_object_space', 3 * MiB), space('new_large_object_space', 2 * MiB)]
+    const spaces = [
+      space('new_space', 16 * MiB),
+      space('old_space', 40 * MiB),
+      space('code_space', MiB),
+      space('large_object_space', 3 * MiB),
+      space('new_large_object_space', 2 * MiB),
+    ]
     expect(oldGenerationUsed(spaces)).toBe(44 * MiB)
     expect(heapNearness(spaces, 96 * MiB, 48 * MiB)).toEqual({ usedBytes: 44 * MiB, limitBytes: 48 * MiB, ratio: 44 / 48 })
   })
 
   it('is why: with --max-old-space-size=48, Node reports a heap_size_limit above 48 MiB (the young generation is added)', () => {
-    const r = spawnSync(process.execPath, ['--max-old-space-size=48', '-e', 'console.log(require("v8").getHeapStatistics().heap_size_limit)'], { encoding: 'utf8' })
+    const r = spawnSync(process.execPath, ['--max-old-space-size=48', '-e', 'console.log(require("v8").getHeapStatistics().heap_size_limit)'], {
+      encoding: 'utf8',
+    })
     const limit = Number(r.stdout.trim())
     expect(limit).toBeGreaterThan(48 * MiB)
     expect(oldGenerationLimit(limit, maxOldSpaceFlagBytes(['--max-old-space-size=48'], undefined))).toBe(48 * MiB)

@@ -69,7 +69,10 @@ export function startChild(child: ChildProcessWithoutNullStreams): ChildRun {
     }
   })
   const run: ChildRun = {
-    child, lines, other, stderr: '',
+    child,
+    lines,
+    other,
+    stderr: '',
     exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
     find: (text) => lines.filter((l) => typeof l.msg === 'string' && l.msg.includes(text)),
     waitFor(text, timeoutMs = 30_000) {
@@ -84,14 +87,15 @@ export function startChild(child: ChildProcessWithoutNullStreams): ChildRun {
         })
       })
     },
-    stderrLines: () => run.stderr.split('\n').flatMap((l) => {
-      if (!l.startsWith('{')) return []
-      try {
-        return [JSON.parse(l) as ChildLine]
-      } catch {
-        return []
-      }
-    }),
+    stderrLines: () =>
+      run.stderr.split('\n').flatMap((l) => {
+        if (!l.startsWith('{')) return []
+        try {
+          return [JSON.parse(l) as ChildLine]
+        } catch {
+          return []
+        }
+      }),
   }
   child.stderr.on('data', (chunk: Buffer) => {
     run.stderr += chunk.toString('utf8')

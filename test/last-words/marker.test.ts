@@ -3,7 +3,16 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
-  MARKER_POINTS, MARKER_UPDATE_MS, type MarkerSample, type RunMarker, RunMarkerFile, START_TIME_SLACK_MS, markerName, processStartTime, readMarker, runIsAlive,
+  MARKER_POINTS,
+  MARKER_UPDATE_MS,
+  type MarkerSample,
+  type RunMarker,
+  RunMarkerFile,
+  START_TIME_SLACK_MS,
+  markerName,
+  processStartTime,
+  readMarker,
+  runIsAlive,
 } from '../../src/last-words/index.js'
 import { filesIn, removeTemps, tempDir } from './helpers.js'
 
@@ -14,12 +23,30 @@ const self = { pid: process.pid, processStartedAt: performance.timeOrigin }
 
 function marker(over: Partial<RunMarker> = {}): RunMarker {
   return {
-    version: 1, pid: 4242, startedAt: T0, processStartedAt: T0 - 300, cgroupPath: '/ctr', oomKillsAtStart: 0,
-    heapSizeLimitBytes: 271e6, oldGenerationLimitBytes: 268e6, lastSample: null, points: [], captures: 0, ...over,
+    version: 1,
+    pid: 4242,
+    startedAt: T0,
+    processStartedAt: T0 - 300,
+    cgroupPath: '/ctr',
+    oomKillsAtStart: 0,
+    heapSizeLimitBytes: 271e6,
+    oldGenerationLimitBytes: 268e6,
+    lastSample: null,
+    points: [],
+    captures: 0,
+    ...over,
   }
 }
 
-const sample = (at: number, ws = 100): MarkerSample => ({ at, workingSetBytes: ws, limitBytes: 1000, utilization: ws / 1000, heapUsedBytes: 50, liveAfterGcBytes: 40, oomKills: 0 })
+const sample = (at: number, ws = 100): MarkerSample => ({
+  at,
+  workingSetBytes: ws,
+  limitBytes: 1000,
+  utilization: ws / 1000,
+  heapUsedBytes: 50,
+  liveAfterGcBytes: 40,
+  oomKills: 0,
+})
 
 describe('the run marker', () => {
   it('is written 0600 at start as run-<pid>-<startedAt>.json, then at most every 5 s, keeping the last 12 points', () => {

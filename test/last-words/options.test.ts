@@ -17,8 +17,17 @@ describe('lastWords option', () => {
   it('takes false, partial objects and the ends of every range', () => {
     expect(resolveLastWords(false)).toBe(false)
     expect(resolveLastWords({ maxCaptures: 0 })).toMatchObject({ maxCaptures: 0, maxFiles: 20 })
-    expect(resolveLastWords({ maxCaptures: 100, maxFiles: 6, maxBytes: 1_048_576, heapNearRatio: 0.5 })).toEqual({ maxCaptures: 100, maxFiles: 6, maxBytes: 1_048_576, heapNearRatio: 0.5 })
-    expect(resolveLastWords({ maxFiles: 10_000, maxBytes: 4_294_967_296, heapNearRatio: 0.99 })).toMatchObject({ maxFiles: 10_000, maxBytes: 4_294_967_296, heapNearRatio: 0.99 })
+    expect(resolveLastWords({ maxCaptures: 100, maxFiles: 6, maxBytes: 1_048_576, heapNearRatio: 0.5 })).toEqual({
+      maxCaptures: 100,
+      maxFiles: 6,
+      maxBytes: 1_048_576,
+      heapNearRatio: 0.5,
+    })
+    expect(resolveLastWords({ maxFiles: 10_000, maxBytes: 4_294_967_296, heapNearRatio: 0.99 })).toMatchObject({
+      maxFiles: 10_000,
+      maxBytes: 4_294_967_296,
+      heapNearRatio: 0.99,
+    })
   })
 
   it.each([
@@ -31,6 +40,8 @@ describe('lastWords option', () => {
     [{ maxFile: 3 }, /Unknown option lastWords\.maxFile: expected one of heapNearRatio, maxBytes, maxCaptures, maxFiles/],
     [true, /Invalid option lastWords: expected a plain object, got true/],
   ])('refuses %o with OOMKIT_INVALID_OPTION naming it', (value, message) => {
-    expect(() => createOomkit({ logger: quiet, registry: new Registry(), lastWords: value as never })).toThrow(expect.objectContaining({ code: 'OOMKIT_INVALID_OPTION', message: expect.stringMatching(message) as unknown }))
+    expect(() => createOomkit({ logger: quiet, registry: new Registry(), lastWords: value as never })).toThrow(
+      expect.objectContaining({ code: 'OOMKIT_INVALID_OPTION', message: expect.stringMatching(message) as unknown }),
+    )
   })
 })

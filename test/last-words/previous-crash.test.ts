@@ -3,7 +3,14 @@ import { chmodSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
-  type LastWordsSites, type LastWordsSummary, type RunMarker, crashMessage, decideCrash, gatherDeadRuns, lastWordsFileName, markerName,
+  type LastWordsSites,
+  type LastWordsSummary,
+  type RunMarker,
+  crashMessage,
+  decideCrash,
+  gatherDeadRuns,
+  lastWordsFileName,
+  markerName,
 } from '../../src/last-words/index.js'
 import { filesIn, removeTemps, tempDir } from './helpers.js'
 
@@ -21,28 +28,73 @@ const SITE = { function: 'leakyHandler', file: '/app/server.js', line: 48, bytes
 
 function marker(pid: number, over: Partial<RunMarker> = {}): RunMarker {
   return {
-    version: 1, pid, startedAt: T0, processStartedAt: T0 - 300, cgroupPath: '/ctr', oomKillsAtStart: 0,
-    heapSizeLimitBytes: 271 * MiB, oldGenerationLimitBytes: 268 * MiB, captures: 0,
-    lastSample: { at: T0 + 50_000, workingSetBytes: 230 * MiB, limitBytes: 256 * MiB, utilization: 230 / 256, heapUsedBytes: 200 * MiB, liveAfterGcBytes: 190 * MiB, oomKills: 0 },
-    points: [[T0 + 40_000, 190 * MiB, 160 * MiB], [T0 + 45_000, 210 * MiB, 175 * MiB], [T0 + 50_000, 230 * MiB, 190 * MiB]],
+    version: 1,
+    pid,
+    startedAt: T0,
+    processStartedAt: T0 - 300,
+    cgroupPath: '/ctr',
+    oomKillsAtStart: 0,
+    heapSizeLimitBytes: 271 * MiB,
+    oldGenerationLimitBytes: 268 * MiB,
+    captures: 0,
+    lastSample: {
+      at: T0 + 50_000,
+      workingSetBytes: 230 * MiB,
+      limitBytes: 256 * MiB,
+      utilization: 230 / 256,
+      heapUsedBytes: 200 * MiB,
+      liveAfterGcBytes: 190 * MiB,
+      oomKills: 0,
+    },
+    points: [
+      [T0 + 40_000, 190 * MiB, 160 * MiB],
+      [T0 + 45_000, 210 * MiB, 175 * MiB],
+      [T0 + 50_000, 230 * MiB, 190 * MiB],
+    ],
     ...over,
   }
 }
 
 function summary(pid: number, trigger: 'critical' | 'heap-near', atMs: number, over: Partial<LastWordsSummary> = {}): LastWordsSummary {
   return {
-    kind: 'oomkit-last-words', version: 1, at: new Date(atMs).toISOString(), atMs, trigger, cause: trigger === 'critical' ? 'container' : 'heap',
-    run: { pid, startedAt: T0 }, workingSetBytes: 244 * MiB, limitBytes: 256 * MiB, utilization: 244 / 256, oomKills: 0,
-    heap: { usedBytes: 210 * MiB, liveAfterGcBytes: 205 * MiB, heapSizeLimitBytes: 271 * MiB, oldGenerationUsedBytes: 208 * MiB, oldGenerationLimitBytes: 268 * MiB },
+    kind: 'oomkit-last-words',
+    version: 1,
+    at: new Date(atMs).toISOString(),
+    atMs,
+    trigger,
+    cause: trigger === 'critical' ? 'container' : 'heap',
+    run: { pid, startedAt: T0 },
+    workingSetBytes: 244 * MiB,
+    limitBytes: 256 * MiB,
+    utilization: 244 / 256,
+    oomKills: 0,
+    heap: {
+      usedBytes: 210 * MiB,
+      liveAfterGcBytes: 205 * MiB,
+      heapSizeLimitBytes: 271 * MiB,
+      oldGenerationUsedBytes: 208 * MiB,
+      oldGenerationLimitBytes: 268 * MiB,
+    },
     growth: { workingSetBytesPerSecond: 4_200_000, liveSetBytesPerSecond: 4_000_000, source: 'history' },
-    growingSites: [SITE], topSites: [{ function: 'leakyHandler', file: '/app/server.js', line: 48, bytes: 200 * MiB, count: 190_000 }],
-    files: { report: lastWordsFileName(atMs, pid, 'report'), nodeReport: lastWordsFileName(atMs, pid, 'node-report'), sites: lastWordsFileName(atMs, pid, 'sites'), heap: lastWordsFileName(atMs, pid, 'heap') },
+    growingSites: [SITE],
+    topSites: [{ function: 'leakyHandler', file: '/app/server.js', line: 48, bytes: 200 * MiB, count: 190_000 }],
+    files: {
+      report: lastWordsFileName(atMs, pid, 'report'),
+      nodeReport: lastWordsFileName(atMs, pid, 'node-report'),
+      sites: lastWordsFileName(atMs, pid, 'sites'),
+      heap: lastWordsFileName(atMs, pid, 'heap'),
+    },
     ...over,
   }
 }
 
 /** A directory holding what a dead run left: its marker, and optionally last words and a Node report. */
-function deadRun(parts: { marker: RunMarker; lastWords?: LastWordsSummary[]; sites?: LastWordsSites; nodeReport?: { at: number; event: string; trigger: string } }): string {
+function deadRun(parts: {
+  marker: RunMarker
+  lastWords?: LastWordsSummary[]
+  sites?: LastWordsSites
+  nodeReport?: { at: number; event: string; trigger: string }
+}): string {
   const dir = tempDir('crash')
   const m = parts.marker
   writeFileSync(join(dir, markerName(m.pid, m.startedAt)), JSON.stringify(m))
@@ -56,7 +108,12 @@ function deadRun(parts: { marker: RunMarker; lastWords?: LastWordsSummary[]; sit
   if (parts.nodeReport !== undefined) {
     const r = parts.nodeReport
     const name = `report.20250601.120100.${m.pid}.0.001.json`
-    writeFileSync(join(dir, name), JSON.stringify({ header: { event: r.event, trigger: r.trigger, processId: m.pid, dumpEventTimeStamp: String(r.at), dumpEventTime: new Date(r.at).toISOString() } }))
+    writeFileSync(
+      join(dir, name),
+      JSON.stringify({
+        header: { event: r.event, trigger: r.trigger, processId: m.pid, dumpEventTimeStamp: String(r.at), dumpEventTime: new Date(r.at).toISOString() },
+      }),
+    )
     chmodSync(join(dir, name), 0o644)
   }
   return dir
@@ -75,7 +132,13 @@ describe('what the previous run died of, from evidence', () => {
     const pid = deadPid()
     const dir = deadRun({ marker: marker(pid), lastWords: [summary(pid, 'critical', T0 + 51_000)], nodeReport: { at: T0 + 52_000, ...HEAP_OOM } })
     const crash = crashOf(dir, { cgroupPath: '/ctr', oomKills: 1 })!
-    expect(crash).toMatchObject({ cause: 'heap', pid, diedAt: new Date(T0 + 52_000).toISOString(), diedAtBasis: 'fatal-report', fatalReport: { trigger: 'OOMError' } })
+    expect(crash).toMatchObject({
+      cause: 'heap',
+      pid,
+      diedAt: new Date(T0 + 52_000).toISOString(),
+      diedAtBasis: 'fatal-report',
+      fatalReport: { trigger: 'OOMError' },
+    })
     expect(crash.evidence[0]).toMatch(/^Node's fatal-error report report\.\S+: Allocation failed - JavaScript heap out of memory \(trigger OOMError\)$/)
     expect(crash.files).toContain(join(dir, `report.20250601.120100.${pid}.0.001.json`))
     // Node writes its report with the umask's mode; the restart makes it 0600 like the rest.
@@ -103,15 +166,35 @@ describe('what the previous run died of, from evidence', () => {
 
   it('without a fatal report or an oom_kill rise, the last words say which limit was near', () => {
     const pid = deadPid()
-    const sites: LastWordsSites = { kind: 'oomkit-last-words-sites', at: '', growingSites: [{ ...SITE, growthBytesPerSecond: 4_100_000 }], windowSeconds: 30, topSites: [], trend: null }
-    const dir = deadRun({ marker: marker(pid), lastWords: [summary(pid, 'critical', T0 + 51_000), summary(pid, 'critical', T0 + 53_000, { workingSetBytes: 250 * MiB })], sites })
+    const sites: LastWordsSites = {
+      kind: 'oomkit-last-words-sites',
+      at: '',
+      growingSites: [{ ...SITE, growthBytesPerSecond: 4_100_000 }],
+      windowSeconds: 30,
+      topSites: [],
+      trend: null,
+    }
+    const dir = deadRun({
+      marker: marker(pid),
+      lastWords: [summary(pid, 'critical', T0 + 51_000), summary(pid, 'critical', T0 + 53_000, { workingSetBytes: 250 * MiB })],
+      sites,
+    })
     const crash = crashOf(dir)!
     expect(crash).toMatchObject({
-      cause: 'container', lastWords: 2, workingSetBytes: 250 * MiB, limitBytes: 256 * MiB, growthBytesPerSecond: 4_200_000,
-      growingSites: [{ function: 'leakyHandler', growthBytesPerSecond: 4_100_000 }], oomKills: { recorded: 0, now: 0 },
+      cause: 'container',
+      lastWords: 2,
+      workingSetBytes: 250 * MiB,
+      limitBytes: 256 * MiB,
+      growthBytesPerSecond: 4_200_000,
+      growingSites: [{ function: 'leakyHandler', growthBytesPerSecond: 4_100_000 }],
+      oomKills: { recorded: 0, now: 0 },
     })
     expect(crash.evidence).toContain("the cgroup's oom_kill count stayed at 0")
-    expect(crash.files.map((f) => f.slice(dir.length + 1))).toEqual([lastWordsFileName(T0 + 53_000, pid, 'summary'), lastWordsFileName(T0 + 53_000, pid, 'report'), lastWordsFileName(T0 + 53_000, pid, 'sites')])
+    expect(crash.files.map((f) => f.slice(dir.length + 1))).toEqual([
+      lastWordsFileName(T0 + 53_000, pid, 'summary'),
+      lastWordsFileName(T0 + 53_000, pid, 'report'),
+      lastWordsFileName(T0 + 53_000, pid, 'sites'),
+    ])
     const heapDir = deadRun({ marker: marker(pid), lastWords: [summary(pid, 'heap-near', T0 + 51_000)] })
     expect(crashOf(heapDir)).toMatchObject({ cause: 'heap', heapUsedBytes: 208 * MiB, heapLimitBytes: 268 * MiB, growthBytesPerSecond: 4_000_000 })
   })
@@ -154,7 +237,11 @@ describe('gathering dead runs', () => {
     expect(gatherDeadRuns({ dir, reportDirs: [dir], procRoot: '/proc', self })).toEqual([])
     expect(filesIn(dir)).toHaveLength(1)
     // The same pid with an earlier process start is a previous incarnation (a restarted container is pid 1 again).
-    const before = marker(process.pid, { startedAt: T0 - 1, processStartedAt: performance.timeOrigin - 3_600_000, lastSample: { ...marker(1).lastSample!, utilization: 0.99 } })
+    const before = marker(process.pid, {
+      startedAt: T0 - 1,
+      processStartedAt: performance.timeOrigin - 3_600_000,
+      lastSample: { ...marker(1).lastSample!, utilization: 0.99 },
+    })
     writeFileSync(join(dir, markerName(before.pid, before.startedAt)), JSON.stringify(before))
     const runs = gatherDeadRuns({ dir, reportDirs: [dir], procRoot: '/proc', self })
     expect(runs.map((r) => r.marker.startedAt)).toEqual([T0 - 1])
@@ -176,9 +263,17 @@ describe('the warn line', () => {
     const pid = deadPid()
     const dir = deadRun({ marker: marker(pid), lastWords: [summary(pid, 'critical', T0 + 51_000)] })
     const msg = crashMessage(crashOf(dir, { cgroupPath: '/ctr', oomKills: 1 })!)
-    expect(msg).toBe(`oomkit: the previous instance (pid ${pid}, started ${new Date(T0).toISOString()}) was killed at the container memory limit (OOM kill) after ${new Date(T0 + 51_000).toISOString()} (last seen): `
-      + `working set 244.0 MiB of 256.0 MiB, growing 4.20 MB/s; top growing sites: leakyHandler (/app/server.js:48) +4.00 MB/s; files in ${dir}`)
-    const heap = deadRun({ marker: marker(pid), lastWords: [summary(pid, 'heap-near', T0 + 51_000, { growingSites: [] })], nodeReport: { at: T0 + 52_000, ...HEAP_OOM } })
-    expect(crashMessage(crashOf(heap)!)).toMatch(/ran out of V8 heap \(JavaScript heap out of memory\) at \S+: V8 old generation 208\.0 MiB of 268\.0 MiB, working set 244\.0 MiB of 256\.0 MiB, growing 4\.00 MB\/s; top allocation sites: leakyHandler \(\/app\/server\.js:48\) 200\.0 MiB; files in /)
+    expect(msg).toBe(
+      `oomkit: the previous instance (pid ${pid}, started ${new Date(T0).toISOString()}) was killed at the container memory limit (OOM kill) after ${new Date(T0 + 51_000).toISOString()} (last seen): ` +
+        `working set 244.0 MiB of 256.0 MiB, growing 4.20 MB/s; top growing sites: leakyHandler (/app/server.js:48) +4.00 MB/s; files in ${dir}`,
+    )
+    const heap = deadRun({
+      marker: marker(pid),
+      lastWords: [summary(pid, 'heap-near', T0 + 51_000, { growingSites: [] })],
+      nodeReport: { at: T0 + 52_000, ...HEAP_OOM },
+    })
+    expect(crashMessage(crashOf(heap)!)).toMatch(
+      /ran out of V8 heap \(JavaScript heap out of memory\) at \S+: V8 old generation 208\.0 MiB of 268\.0 MiB, working set 244\.0 MiB of 256\.0 MiB, growing 4\.00 MB\/s; top allocation sites: leakyHandler \(\/app\/server\.js:48\) 200\.0 MiB; files in /,
+    )
   })
 })

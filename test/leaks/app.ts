@@ -41,9 +41,10 @@ export async function serve(routes: RouteSet): Promise<App> {
   return {
     port,
     get: (path) => send(port, { path }),
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections()
-      server.close(() => resolve())
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
   }
 }

@@ -55,11 +55,18 @@ export function leakKit(leaks: Omit<LeaksOptions, 'clock'> = {}, options: Omit<O
   const registry = new Registry()
   let now = 1_000_000
   const kit = createOomkit({
-    heapProfile: false, defaultMetrics: false, logIntervalMs: 0, ...options,
-    logger: cap.logger, registry, leaks: { sockets: false, ...leaks, clock: () => now },
+    heapProfile: false,
+    defaultMetrics: false,
+    logIntervalMs: 0,
+    ...options,
+    logger: cap.logger,
+    registry,
+    leaks: { sockets: false, ...leaks, clock: () => now },
   }).start()
   return {
-    ...cap, kit, registry,
+    ...cap,
+    kit,
+    registry,
     advance: (ms) => void (now += ms),
     linesWith: (msg) => cap.lines.filter((l) => l.msg === msg),
     audits: () => cap.lines.filter((l) => l.audit === true),

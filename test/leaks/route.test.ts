@@ -34,10 +34,12 @@ describe('GET /debug/leaks', () => {
     const all = await send(port, { path: '/debug/leaks?limit=2', headers: auth })
     expect(all.json?.leaked).toBe(3)
     expect((all.json?.leases as { pool: string }[]).map((l) => l.pool)).toEqual(['a', 'b'])
-    expect(all.json?.resources).toEqual(expect.arrayContaining([
-      { kind: 'widget', pool: 'a', open: 1, acquired: 1, released: 0, leaks: 1, oldestAgeMs: 3500 },
-      { kind: 'widget', pool: 'b', open: 2, acquired: 2, released: 0, leaks: 2, oldestAgeMs: 2500 },
-    ]))
+    expect(all.json?.resources).toEqual(
+      expect.arrayContaining([
+        { kind: 'widget', pool: 'a', open: 1, acquired: 1, released: 0, leaks: 1, oldestAgeMs: 3500 },
+        { kind: 'widget', pool: 'b', open: 2, acquired: 2, released: 0, leaks: 2, oldestAgeMs: 2500 },
+      ]),
+    )
     // The route ran the check: the log has every lease it showed, once.
     expect(t.linesWith('connection held past threshold')).toHaveLength(3)
     expect(t.audits().at(-1)).toMatchObject({ route: '/debug/leaks', status: 200, leaked: 3 })

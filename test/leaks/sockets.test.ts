@@ -51,7 +51,15 @@ describe('socket tracking', () => {
     await until(() => openOf('fetch') === 1, 'only the unread fetch open')
     t.advance(5000)
     const leases = t.kit.leaks.check().filter((l) => l.kind === 'fetch')
-    expect(leases).toEqual([expect.objectContaining({ kind: 'fetch', pool: hostPort, holdThresholdMs: 5000, meta: { method: 'GET', path: '/big' }, site: expect.objectContaining({ function: 'unreadFetch', file: CLIENTS_FILE, line: lineOf(CLIENTS_FILE, 'LEAK-SITE fetch') }) })])
+    expect(leases).toEqual([
+      expect.objectContaining({
+        kind: 'fetch',
+        pool: hostPort,
+        holdThresholdMs: 5000,
+        meta: { method: 'GET', path: '/big' },
+        site: expect.objectContaining({ function: 'unreadFetch', file: CLIENTS_FILE, line: lineOf(CLIENTS_FILE, 'LEAK-SITE fetch') }),
+      }),
+    ])
     expect(await t.metric('oomkit_resources_open', { kind: 'fetch', pool: hostPort })).toBe(1)
     await response.body?.cancel()
     await until(() => openOf('fetch') === 0, 'the cancelled fetch to end')
@@ -67,23 +75,31 @@ describe('socket tracking', () => {
     await until(() => response !== null, 'the response headers')
     t.advance(5000)
     const leases = t.kit.leaks.check().filter((l) => l.kind === 'http')
-    expect(leases).toEqual([expect.objectContaining({ kind: 'http', pool: hostPort, meta: { method: 'GET', path: '/big' }, site: expect.objectContaining({ function: 'unreadRequest', file: CLIENTS_FILE, line: lineOf(CLIENTS_FILE, 'LEAK-SITE http') }) })])
+    expect(leases).toEqual([
+      expect.objectContaining({
+        kind: 'http',
+        pool: hostPort,
+        meta: { method: 'GET', path: '/big' },
+        site: expect.objectContaining({ function: 'unreadRequest', file: CLIENTS_FILE, line: lineOf(CLIENTS_FILE, 'LEAK-SITE http') }),
+      }),
+    ])
     // The socket under it is counted too (sockets are never reported: keep-alive ones live long on purpose).
     expect(openOf('socket')).toBe(socketsBefore + 1)
     ;(response as IncomingMessage | null)?.destroy()
     await until(() => openOf('http') === 0 && openOf('socket') === socketsBefore, 'the request and its socket to close')
   })
 
-  it('counts the sockets a keep-alive agent hoards, per host:port, with the oldest one\'s age', async () => {
+  it("counts the sockets a keep-alive agent hoards, per host:port, with the oldest one's age", async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 8 })
-    const read = (): Promise<string> => new Promise((resolve, reject) => {
-      get(`${origin}/small`, { agent }, (res) => {
-        let body = ''
-        res.setEncoding('utf8')
-        res.on('data', (c: string) => (body += c))
-        res.on('end', () => resolve(body))
-      }).on('error', reject)
-    })
+    const read = (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        get(`${origin}/small`, { agent }, (res) => {
+          let body = ''
+          res.setEncoding('utf8')
+          res.on('data', (c: string) => (body += c))
+          res.on('end', () => resolve(body))
+        }).on('error', reject)
+      })
     const socketsBefore = openOf('socket')
     expect(await Promise.all(Array.from({ length: 5 }, read))).toEqual(Array(5).fill('small'))
     await until(() => openOf('http') === 0, 'the requests to close')
@@ -94,7 +110,7 @@ describe('socket tracking', () => {
     expect(t.kit.leaks.check().filter((l) => l.kind === 'socket')).toEqual([])
     expect(await t.metric('oomkit_resources_open', { kind: 'socket', pool: hostPort })).toBe(socketsBefore + 5)
     agent.destroy()
-    await until(() => openOf('socket') === socketsBefore, 'the agent\'s sockets to close')
+    await until(() => openOf('socket') === socketsBefore, "the agent's sockets to close")
   })
 
   it('labels pools host:port with default ports filled in', () => {

@@ -7,11 +7,16 @@ import { captureStack, formatStack, packageOf } from '../../src/leaks/index.js'
 
 /** A function that lives in a package (its file is under node_modules) and calls back. */
 function libraryFunction(file: string): (cb: () => unknown) => unknown {
-  return runInThisContext('(function libCall(cb) { return [1].map(function libInner() { return cb() })[0] })', { filename: file }) as (cb: () => unknown) => unknown
+  return runInThisContext('(function libCall(cb) { return [1].map(function libInner() { return cb() })[0] })', { filename: file }) as (
+    cb: () => unknown,
+  ) => unknown
 }
 
 const APP = '/srv/app/server.js'
-const appFunction = runInThisContext('(function appHandler(lib, take) { return lib(take) })', { filename: APP }) as (lib: (cb: () => unknown) => unknown, take: () => unknown) => unknown
+const appFunction = runInThisContext('(function appHandler(lib, take) { return lib(take) })', { filename: APP }) as (
+  lib: (cb: () => unknown) => unknown,
+  take: () => unknown,
+) => unknown
 
 describe('acquisition stacks', () => {
   it('puts the user frame first, sends the library frames in between to via, folds later runs', () => {

@@ -31,13 +31,20 @@ describe('leases', () => {
     t.advance(1)
     const [report] = t.kit.leaks.check()
     expect(report).toMatchObject({
-      reason: 'held', kind: 'widget', pool: 'widgets', ageMs: 5000, holdThresholdMs: 5000, meta: { tenant: 'a' },
+      reason: 'held',
+      kind: 'widget',
+      pool: 'widgets',
+      ageMs: 5000,
+      holdThresholdMs: 5000,
+      meta: { tenant: 'a' },
       site: { function: 'takeResource', file: ROUTES_FILE, line: lineOf(ROUTES_FILE, 'LEAK-SITE widget') },
     })
     expect(events).toEqual([report])
     t.advance(60_000)
     expect(t.kit.leaks.check()).toEqual([])
-    expect(t.linesWith('connection held past threshold')).toEqual([expect.objectContaining({ level: 40, kind: 'widget', pool: 'widgets', ageMs: 5000, meta: { tenant: 'a' } })])
+    expect(t.linesWith('connection held past threshold')).toEqual([
+      expect.objectContaining({ level: 40, kind: 'widget', pool: 'widgets', ageMs: 5000, meta: { tenant: 'a' } }),
+    ])
     lease.release()
     expect(t.linesWith('previously reported connection released (unleaked)')).toEqual([expect.objectContaining({ level: 30, kind: 'widget', heldMs: 65_000 })])
   })
@@ -102,7 +109,9 @@ describe('leases', () => {
     })()
     await gcUntil(() => events.length > 0, 'the FinalizationRegistry callback')
     expect(events[0]).toMatchObject({ reason: 'collected', kind: 'pg-client', pool: 'dropped', site: { function: 'dropClient' } })
-    expect(t.linesWith('connection garbage-collected while still held: it was never released')).toEqual([expect.objectContaining({ level: 40, kind: 'pg-client', pool: 'dropped' })])
+    expect(t.linesWith('connection garbage-collected while still held: it was never released')).toEqual([
+      expect.objectContaining({ level: 40, kind: 'pg-client', pool: 'dropped' }),
+    ])
     const r = t.kit.leaks.report()
     expect(r.collected).toEqual([expect.objectContaining({ reason: 'collected', pool: 'dropped' })])
     expect(r).toMatchObject({ open: 0, tracked: 0 })

@@ -15,8 +15,16 @@ const MiB = 1024 * 1024
 
 function container(limitBytes: number | null): ContainerMemory {
   return {
-    cgroupVersion: 2, cgroupPath: '/', limitBytes, usageBytes: 100 * MiB, workingSetBytes: 90 * MiB,
-    rssBytes: 80 * MiB, cacheBytes: 20 * MiB, inactiveFileBytes: 10 * MiB, oomKills: 0, pressure: null,
+    cgroupVersion: 2,
+    cgroupPath: '/',
+    limitBytes,
+    usageBytes: 100 * MiB,
+    workingSetBytes: 90 * MiB,
+    rssBytes: 80 * MiB,
+    cacheBytes: 20 * MiB,
+    inactiveFileBytes: 10 * MiB,
+    oomKills: 0,
+    pressure: null,
   }
 }
 
@@ -81,7 +89,7 @@ describe('heapRatio', () => {
     expect(checkBudget(64 * MiB, container(16 * MiB), 0.5).recommendedMaxOldSpaceSizeMb).toBe(16)
   })
 
-  it('reaches the kit\'s budget through the heapRatio option', () => {
+  it("reaches the kit's budget through the heapRatio option", () => {
     const kit = createOomkit({ ...roots('v2-limited-256m'), heapRatio: 0.5, logger: pino({ level: 'silent' }), registry: new Registry() })
     const heapLimit = getHeapStatistics().heap_size_limit
     expect(kit.budget).toEqual(checkBudget(heapLimit, { ...internals(kit).sampler.readContainer()! }, 0.5))
@@ -89,7 +97,7 @@ describe('heapRatio', () => {
   })
 })
 
-describe('the budget for today\'s Node', () => {
+describe("the budget for today's Node", () => {
   it('calls a heap limit under half the container limit "far below" it: V8 fails first while the container has room', () => {
     const b = checkBudget(256 * MiB, container(1024 * MiB), 0.75, { percentage: false })
     expect(b).toMatchObject({ verdict: 'heap-limit-far-below-container', recommendedMaxOldSpaceSizeMb: 768, recommendedFlag: '--max-old-space-size=768' })
@@ -104,8 +112,8 @@ describe('the budget for today\'s Node', () => {
     const b = checkBudget(NODE20_HEAP_LIMIT_IN_256MIB, container(256 * MiB), 0.75, { percentage: true })
     expect(b.recommendedFlag).toBe('--max-old-space-size-percentage=75')
     expect(b.message).toBe(
-      'V8 heap limit 259 MiB exceeds the container limit 256 MiB: the kernel will kill the process before V8 reports an out-of-memory; '
-        + 'set NODE_OPTIONS=--max-old-space-size-percentage=75 (it follows the limit when it changes; --max-old-space-size=192 on Nodes without it)',
+      'V8 heap limit 259 MiB exceeds the container limit 256 MiB: the kernel will kill the process before V8 reports an out-of-memory; ' +
+        'set NODE_OPTIONS=--max-old-space-size-percentage=75 (it follows the limit when it changes; --max-old-space-size=192 on Nodes without it)',
     )
   })
 
@@ -123,7 +131,14 @@ describe('the budget for today\'s Node', () => {
       const max = join(dir, 'sys/fs/cgroup/memory.max')
       const lines: Record<string, unknown>[] = []
       const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) })
-      const kit = createOomkit({ cgroupRoot: join(dir, 'sys/fs/cgroup'), procRoot: join(dir, 'proc'), logger, registry: new Registry(), sampleIntervalMs: 100, logIntervalMs: 0 }).start()
+      const kit = createOomkit({
+        cgroupRoot: join(dir, 'sys/fs/cgroup'),
+        procRoot: join(dir, 'proc'),
+        logger,
+        registry: new Registry(),
+        sampleIntervalMs: 100,
+        logIntervalMs: 0,
+      }).start()
       try {
         const verdicts = (): unknown[] => lines.filter((l) => 'verdict' in l).map((l) => l.verdict)
         expect(kit.budget.containerLimitBytes).toBe(256 * MiB)

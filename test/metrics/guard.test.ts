@@ -57,8 +57,18 @@ const V8_SERIES = new RegExp(`^oomkit_v8_heap_limit_bytes ${getHeapStatistics().
 
 describe('a collector whose source throws', () => {
   it.each([
-    ['synchronously', () => { throw new Error('EIO reading memory.current') }],
-    ['asynchronously', async () => { throw new Error('EIO reading memory.current') }],
+    [
+      'synchronously',
+      () => {
+        throw new Error('EIO reading memory.current')
+      },
+    ],
+    [
+      'asynchronously',
+      async () => {
+        throw new Error('EIO reading memory.current')
+      },
+    ],
   ])('(%s) loses its series; the scrape keeps the others and counts the error', async (_how, failing) => {
     const registry = new Registry()
     const real = realSources()
@@ -131,7 +141,9 @@ describe('a collector whose source never resolves', () => {
   it('counts both collectors when both fail in the same scrape', async () => {
     const registry = new Registry()
     const r = register(registry, {
-      container: () => { throw new Error('boom') },
+      container: () => {
+        throw new Error('boom')
+      },
       v8: () => new Promise<V8Source>(() => {}),
     })
     const { text, ms } = await timedScrape(registry)
@@ -198,7 +210,7 @@ describe('/metrics over real HTTP with a hung collector', () => {
     server = null
   })
 
-  it('answers within 1 s with the healthy collector\'s series', async () => {
+  it("answers within 1 s with the healthy collector's series", async () => {
     const registry = new Registry()
     const real = realSources()
     register(registry, { container: real.container, v8: () => new Promise<V8Source>(() => {}) })

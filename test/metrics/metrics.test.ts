@@ -11,7 +11,11 @@ import { requireOrSkip } from '../helpers/require.js'
 const quiet = pino({ level: 'silent' })
 const PROMTOOL = '/usr/bin/promtool'
 
-interface Sample { name: string; labels: Record<string, string>; value: number }
+interface Sample {
+  name: string
+  labels: Record<string, string>
+  value: number
+}
 
 /** Parses the sample lines of a text exposition (enough for what prom-client writes). */
 function parseSamples(text: string): Sample[] {
@@ -80,7 +84,7 @@ const OOMKIT_TYPES = {
 } as const
 
 describe('metrics on v2-limited-256m', () => {
-  it('exports every metric of the SPEC with the fixture\'s values, plus prom-client\'s defaults', async () => {
+  it("exports every metric of the SPEC with the fixture's values, plus prom-client's defaults", async () => {
     const registry = new Registry()
     const kit = startKit({ ...roots('v2-limited-256m'), registry })
     gc!()
@@ -152,12 +156,20 @@ describe('prom-client default metrics', () => {
   it('are registered once when the app called collectDefaultMetrics first, and stay after stop', async () => {
     const registry = new Registry()
     client.collectDefaultMetrics({ register: registry })
-    const appDefaults = registry.getMetricsAsArray().map((m) => m.name).sort()
+    const appDefaults = registry
+      .getMetricsAsArray()
+      .map((m) => m.name)
+      .sort()
     const kit = startKit({ ...roots('v2-limited-256m'), registry })
     const text = await registry.metrics()
     expect(text.match(/^# TYPE process_cpu_user_seconds_total /gm)).toHaveLength(1)
     await kit.stop()
-    expect(registry.getMetricsAsArray().map((m) => m.name).sort()).toEqual(appDefaults)
+    expect(
+      registry
+        .getMetricsAsArray()
+        .map((m) => m.name)
+        .sort(),
+    ).toEqual(appDefaults)
   })
 
   it('are registered by oomkit when the app did not, once per registry: they stay after stop and are not added again', async () => {
@@ -187,7 +199,7 @@ describe('two kits sharing one registry', () => {
   it.each([
     ['the older first', [0, 1]],
     ['the newer first', [1, 0]],
-  ])('register without error, serve each family once, and leave only the app\'s metrics after both stop (%s)', async (_order, stopOrder) => {
+  ])("register without error, serve each family once, and leave only the app's metrics after both stop (%s)", async (_order, stopOrder) => {
     const registry = new Registry()
     // The app's own defaults, so that what is left at the end is exactly the app's.
     client.collectDefaultMetrics({ register: registry })
@@ -219,7 +231,7 @@ describe('two kits sharing one registry', () => {
 })
 
 describe('OpenMetrics exposition', () => {
-  it('serves oomkit\'s counters with the _total suffix on samples only, and ends with # EOF', async () => {
+  it("serves oomkit's counters with the _total suffix on samples only, and ends with # EOF", async () => {
     const registry = new Registry()
     ;(registry as unknown as Registry<OpenMetricsContentType>).setContentType(Registry.OPENMETRICS_CONTENT_TYPE)
     const kit = startKit({ ...roots('v2-limited-256m'), registry })
@@ -244,8 +256,8 @@ describe.runIf(requireOrSkip(existsSync(PROMTOOL), `${PROMTOOL} is missing (apt-
   it.each([
     ['v2-limited-256m', roots('v2-limited-256m')],
     ['v2-unlimited', roots('v2-unlimited')],
-    ['this machine\'s own cgroup', {}],
-  ])('finds nothing to report in oomkit\'s exposition (%s)', async (_name, where) => {
+    ["this machine's own cgroup", {}],
+  ])("finds nothing to report in oomkit's exposition (%s)", async (_name, where) => {
     const registry = new Registry()
     const kit = startKit({ ...where, registry, defaultMetrics: false })
     gc!()
@@ -255,7 +267,7 @@ describe.runIf(requireOrSkip(existsSync(PROMTOOL), `${PROMTOOL} is missing (apt-
     expect(promtool(text)).toEqual({ status: 0, output: '' })
   })
 
-  it('adds no finding to what promtool reports about prom-client\'s own default metrics', async () => {
+  it("adds no finding to what promtool reports about prom-client's own default metrics", async () => {
     // prom-client's defaults alone (nodejs_active_handles_total and friends are gauges named
     // *_total) are what promtool lints; oomkit registers them as they are.
     const baseline = new Registry()

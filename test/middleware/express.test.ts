@@ -68,12 +68,15 @@ describe.each([
   ['Express 4', (): App => express4()],
   ['Express 5', (): App => express5()],
 ] as const)('%s', (_name, make) => {
-  describe('routing: what is not oomkit\'s reaches the app', () => {
-    it('mounted at the root: /debug/memory and /metrics are oomkit\'s; /debugger, /debug-foo, /metricsx, /hello are the app\'s', async () => {
+  describe("routing: what is not oomkit's reaches the app", () => {
+    it("mounted at the root: /debug/memory and /metrics are oomkit's; /debugger, /debug-foo, /metricsx, /hello are the app's", async () => {
       const { http } = await run(make, { token: 'tok' })
       const r = await http.get('/debug/memory').set('Authorization', 'Bearer tok').expect(200)
       expect(r.body).toHaveProperty('process')
-      await http.get('/metrics').expect(200).expect('content-type', /^text\/plain/)
+      await http
+        .get('/metrics')
+        .expect(200)
+        .expect('content-type', /^text\/plain/)
       await http.get('/hello').expect(200, 'app hello')
       for (const path of ['/debugger', '/debug-foo', '/debugx/memory', '/metricsx', '/metrics-foo', '/', '/x/debug/memory', '/debug.memory']) {
         const res = await http.get(path)
@@ -82,7 +85,7 @@ describe.each([
       }
     })
 
-    it('a path with invalid percent-encoding outside /debug/ is not oomkit\'s: the app gets it (under /debug/: test/http/encoding.test.ts)', async () => {
+    it("a path with invalid percent-encoding outside /debug/ is not oomkit's: the app gets it (under /debug/: test/http/encoding.test.ts)", async () => {
       const { port } = await run(make, { token: 'tok' })
       const r = await send(port, { path: '/x/%zz' })
       // Express answers it (its own 400 for a bad URI, or the app's catch-all); oomkit does not.
@@ -90,14 +93,17 @@ describe.each([
       expect(r.status).not.toBe(200)
     })
 
-    it('under /ops: /ops/debug/memory and /ops/metrics are oomkit\'s, /debug/memory and /metrics are the app\'s', async () => {
+    it("under /ops: /ops/debug/memory and /ops/metrics are oomkit's, /debug/memory and /metrics are the app's", async () => {
       const { http, port } = await run(make, { token: 'tok' }, '/ops')
       const r = await http.get('/ops/debug/memory').set('Authorization', 'Bearer tok').expect(200)
       expect(r.headers).toMatchObject(DEBUG_HEADERS)
       expect(r.body).toHaveProperty('container')
       await http.get('/ops/debug/memory').expect(401)
       await http.get('/debug/memory').expect(200, 'app debug memory')
-      await http.get('/ops/metrics').expect(200).expect('content-type', /^text\/plain/)
+      await http
+        .get('/ops/metrics')
+        .expect(200)
+        .expect('content-type', /^text\/plain/)
       const appMetrics = await http.get('/metrics')
       expect(appMetrics.text).toBe('app:/metrics')
       await http.get('/ops/hello').expect(299, 'app:/ops/hello')
@@ -129,7 +135,7 @@ describe.each([
       expect((await send(port, { path: '/api/ops//debug/memory', headers: { authorization: 'Bearer tok' } })).status).toBe(404)
     })
 
-    it('the app\'s req.url is untouched after oomkit passes a request on', async () => {
+    it("the app's req.url is untouched after oomkit passes a request on", async () => {
       const t = testKit()
       const app = make()
       app.use('/ops', oomkitExpress(t.kit, { token: 'tok' }))
@@ -154,7 +160,7 @@ describe.each([
       expect((await http.delete('/debug/memory')).status).toBe(403)
     })
 
-    it('/metrics is open, the app\'s routes work', async () => {
+    it("/metrics is open, the app's routes work", async () => {
       const { http } = await run(make, {})
       await http.get('/metrics').expect(200)
       await http.get('/hello').expect(200, 'app hello')
@@ -206,7 +212,7 @@ describe.each([
       await http.get('/debug/memory').set('Authorization', 'Bearer tok').expect(200)
     })
 
-    it('a POST /metrics the app serves still gets oomkit\'s 405 when oomkit serves /metrics (mounted first)', async () => {
+    it("a POST /metrics the app serves still gets oomkit's 405 when oomkit serves /metrics (mounted first)", async () => {
       const { http } = await run(make, { token: 'tok' })
       const r = await http.post('/metrics')
       expect(r.status).toBe(405)
@@ -245,11 +251,13 @@ describe('adapter options', () => {
     expect(error).toMatchObject({ code: 'OOMKIT_INVALID_OPTION' })
     const message = (error as Error).message
     expect(message).toContain(name)
-    if (typeof (options as { token?: unknown }).token === 'string' && (options as { token: string }).token !== '') expect(message).not.toContain((options as { token: string }).token)
-    if (typeof (options as { metricsToken?: unknown }).metricsToken === 'string') expect(message).not.toContain((options as { metricsToken: string }).metricsToken)
+    if (typeof (options as { token?: unknown }).token === 'string' && (options as { token: string }).token !== '')
+      expect(message).not.toContain((options as { token: string }).token)
+    if (typeof (options as { metricsToken?: unknown }).metricsToken === 'string')
+      expect(message).not.toContain((options as { metricsToken: string }).metricsToken)
   })
 
-  it('kit.handler() without next answers 404 for paths that are not oomkit\'s', async () => {
+  it("kit.handler() without next answers 404 for paths that are not oomkit's", async () => {
     const t = testKit(false)
     const handle = t.kit.handler({ token: 'tok' })
     const server = createServer((req, res) => handle(req, res))

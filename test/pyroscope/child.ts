@@ -46,7 +46,12 @@ export class Child {
       const found = this.lines.find(match)
       if (found !== undefined) return found
       if (this.proc.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`child never printed ${what}; exit ${this.proc.exitCode}\nstdout:\n${this.lines.map((l) => JSON.stringify(l)).join('\n').slice(-4000)}\nstderr:\n${this.stderr.slice(-4000)}`)
+        throw new Error(
+          `child never printed ${what}; exit ${this.proc.exitCode}\nstdout:\n${this.lines
+            .map((l) => JSON.stringify(l))
+            .join('\n')
+            .slice(-4000)}\nstderr:\n${this.stderr.slice(-4000)}`,
+        )
       }
       await new Promise((r) => setTimeout(r, 50))
     }

@@ -28,22 +28,40 @@ describe('PYROSCOPE_* variables', () => {
   it('turn it on with the address and the name', () => {
     expect(readEnv(ADDRESS).options.pyroscope).toEqual({ serverAddress: 'http://pyroscope:4040', appName: 'checkout' })
     // Pyroscope's adhoc address wins, as in @pyroscope/nodejs; OTEL_SERVICE_NAME names the app when nothing else does.
-    expect(readEnv({ PYROSCOPE_SERVER_ADDRESS: 'http://a:4040', PYROSCOPE_ADHOC_SERVER_ADDRESS: 'http://b:4040', OTEL_SERVICE_NAME: 'otel-svc' }).options.pyroscope)
-      .toEqual({ serverAddress: 'http://b:4040', appName: 'otel-svc' })
+    expect(
+      readEnv({ PYROSCOPE_SERVER_ADDRESS: 'http://a:4040', PYROSCOPE_ADHOC_SERVER_ADDRESS: 'http://b:4040', OTEL_SERVICE_NAME: 'otel-svc' }).options.pyroscope,
+    ).toEqual({ serverAddress: 'http://b:4040', appName: 'otel-svc' })
     // OOMKIT_PYROSCOPE=on without an address: Pyroscope's default server.
     expect(readEnv({ OOMKIT_PYROSCOPE: 'on', PYROSCOPE_APPLICATION_NAME: 'x' }).options.pyroscope).toEqual({ appName: 'x' })
   })
 
   it('read every variable', () => {
-    expect(readEnv({
-      ...ADDRESS, PYROSCOPE_BASIC_AUTH_USER: '123456', PYROSCOPE_BASIC_AUTH_PASSWORD: 'glc_x', PYROSCOPE_TENANT_ID: 'team-a',
-      PYROSCOPE_FLUSH_INTERVAL_MS: '15000', PYROSCOPE_HEAP_SAMPLING_INTERVAL_BYTES: '262144', PYROSCOPE_HEAP_STACK_DEPTH: '32',
-      PYROSCOPE_WALL_SAMPLING_DURATION_MS: '10000', PYROSCOPE_WALL_SAMPLING_INTERVAL_MICROS: '5000', PYROSCOPE_WALL_COLLECT_CPU_TIME: 'true',
-      PYROSCOPE_STRIP_FILENAMES: 'dependencies', PYROSCOPE_SHORTEN_PATHS: '1',
-    }).options.pyroscope).toEqual({
-      serverAddress: 'http://pyroscope:4040', appName: 'checkout', basicAuthUser: '123456', basicAuthPassword: 'glc_x', tenantID: 'team-a',
-      flushIntervalMs: 15_000, heap: { samplingIntervalBytes: 262_144, stackDepth: 32 },
-      wall: { samplingDurationMs: 10_000, samplingIntervalMicros: 5000, collectCpuTime: true }, stripFilenames: 'dependencies', shortenPaths: true,
+    expect(
+      readEnv({
+        ...ADDRESS,
+        PYROSCOPE_BASIC_AUTH_USER: '123456',
+        PYROSCOPE_BASIC_AUTH_PASSWORD: 'glc_x',
+        PYROSCOPE_TENANT_ID: 'team-a',
+        PYROSCOPE_FLUSH_INTERVAL_MS: '15000',
+        PYROSCOPE_HEAP_SAMPLING_INTERVAL_BYTES: '262144',
+        PYROSCOPE_HEAP_STACK_DEPTH: '32',
+        PYROSCOPE_WALL_SAMPLING_DURATION_MS: '10000',
+        PYROSCOPE_WALL_SAMPLING_INTERVAL_MICROS: '5000',
+        PYROSCOPE_WALL_COLLECT_CPU_TIME: 'true',
+        PYROSCOPE_STRIP_FILENAMES: 'dependencies',
+        PYROSCOPE_SHORTEN_PATHS: '1',
+      }).options.pyroscope,
+    ).toEqual({
+      serverAddress: 'http://pyroscope:4040',
+      appName: 'checkout',
+      basicAuthUser: '123456',
+      basicAuthPassword: 'glc_x',
+      tenantID: 'team-a',
+      flushIntervalMs: 15_000,
+      heap: { samplingIntervalBytes: 262_144, stackDepth: 32 },
+      wall: { samplingDurationMs: 10_000, samplingIntervalMicros: 5000, collectCpuTime: true },
+      stripFilenames: 'dependencies',
+      shortenPaths: true,
     })
     expect(readEnv({ ...ADDRESS, PYROSCOPE_AUTH_TOKEN: 'tok-1' }).options.pyroscope).toMatchObject({ authToken: 'tok-1' })
   })
@@ -70,7 +88,10 @@ describe('PYROSCOPE_* variables', () => {
     [{ ...ADDRESS, PYROSCOPE_STRIP_FILENAMES: 'none' }, 'PYROSCOPE_STRIP_FILENAMES=none: expected all or dependencies'],
     [{ ...ADDRESS, PYROSCOPE_SHORTEN_PATHS: 'maybe' }, 'PYROSCOPE_SHORTEN_PATHS=maybe'],
     [{ ...ADDRESS, PYROSCOPE_BASIC_AUTH_USER: 'u' }, 'PYROSCOPE_BASIC_AUTH_PASSWORD: expected to be set with its pair'],
-    [{ ...ADDRESS, PYROSCOPE_AUTH_TOKEN: 't', PYROSCOPE_BASIC_AUTH_USER: 'u', PYROSCOPE_BASIC_AUTH_PASSWORD: 'p' }, 'PYROSCOPE_AUTH_TOKEN: expected either PYROSCOPE_AUTH_TOKEN or basic auth'],
+    [
+      { ...ADDRESS, PYROSCOPE_AUTH_TOKEN: 't', PYROSCOPE_BASIC_AUTH_USER: 'u', PYROSCOPE_BASIC_AUTH_PASSWORD: 'p' },
+      'PYROSCOPE_AUTH_TOKEN: expected either PYROSCOPE_AUTH_TOKEN or basic auth',
+    ],
   ])('%j fails naming the variable', (env, message) => {
     expect(envError(env)).toContain(message)
   })
@@ -95,7 +116,13 @@ describe('PYROSCOPE_* variables', () => {
     for (const env of [
       ADDRESS,
       { ...ADDRESS, OOMKIT_PYROSCOPE: 'wall', PYROSCOPE_FLUSH_INTERVAL_MS: '1000', PYROSCOPE_WALL_SAMPLING_INTERVAL_MICROS: '100' },
-      { ...ADDRESS, OOMKIT_PYROSCOPE: 'heap', PYROSCOPE_FLUSH_INTERVAL_MS: '3600000', PYROSCOPE_HEAP_SAMPLING_INTERVAL_BYTES: '16777216', PYROSCOPE_HEAP_STACK_DEPTH: '512' },
+      {
+        ...ADDRESS,
+        OOMKIT_PYROSCOPE: 'heap',
+        PYROSCOPE_FLUSH_INTERVAL_MS: '3600000',
+        PYROSCOPE_HEAP_SAMPLING_INTERVAL_BYTES: '16777216',
+        PYROSCOPE_HEAP_STACK_DEPTH: '512',
+      },
       { ...ADDRESS, PYROSCOPE_WALL_SAMPLING_DURATION_MS: '3600000', PYROSCOPE_WALL_SAMPLING_INTERVAL_MICROS: '1000000', PYROSCOPE_AUTH_TOKEN: 'x' },
     ]) {
       const { options } = readEnv(env)
@@ -103,7 +130,7 @@ describe('PYROSCOPE_* variables', () => {
     }
   })
 
-  it('the README\'s Pyroscope variable table lists exactly these', () => {
+  it("the README's Pyroscope variable table lists exactly these", () => {
     const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8').split('\n')
     const start = readme.findIndex((l) => l.startsWith('| Pyroscope variable |'))
     const rows = readme.slice(start + 2).filter((_, i, all) => all.slice(0, i + 1).every((l) => l.startsWith('|')))

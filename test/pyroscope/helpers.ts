@@ -59,7 +59,11 @@ export function frames(profile: Profile): { function: string; file: string; valu
       }
     }
   }
-  return [...fns.values()].map((f) => ({ function: profileString(profile, f.name), file: profileString(profile, f.filename), value: totals.get(Number(f.id)) ?? 0 }))
+  return [...fns.values()].map((f) => ({
+    function: profileString(profile, f.name),
+    file: profileString(profile, f.filename),
+    value: totals.get(Number(f.id)) ?? 0,
+  }))
 }
 
 /** A kit as the Pyroscope suites use it: own registry, captured logger, no periodic log. */

@@ -39,7 +39,10 @@ export function parseName(name: string): { appName: string; tags: Record<string,
   const open = name.indexOf('{')
   if (open < 0 || !name.endsWith('}')) return { appName: name, tags: {} }
   const tags: Record<string, string> = {}
-  for (const pair of name.slice(open + 1, -1).split(',').filter(Boolean)) {
+  for (const pair of name
+    .slice(open + 1, -1)
+    .split(',')
+    .filter(Boolean)) {
     const eq = pair.indexOf('=')
     tags[pair.slice(0, eq)] = pair.slice(eq + 1)
   }
@@ -65,7 +68,10 @@ export class IngestServer {
   #server: Server
   #waiters: (() => void)[] = []
 
-  private constructor(readonly port: number, server: Server) {
+  private constructor(
+    readonly port: number,
+    server: Server,
+  ) {
     this.#server = server
   }
 
@@ -93,7 +99,8 @@ export class IngestServer {
     for (;;) {
       const found = this.uploads.slice(after).find(match)
       if (found !== undefined) return found
-      if (Date.now() > deadline) throw new Error(`no matching upload in ${timeoutMs} ms (got ${this.uploads.map((u) => `${u.kind}:${u.status}`).join(', ') || 'none'})`)
+      if (Date.now() > deadline)
+        throw new Error(`no matching upload in ${timeoutMs} ms (got ${this.uploads.map((u) => `${u.kind}:${u.status}`).join(', ') || 'none'})`)
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 50)
         this.#waiters.push(() => {
@@ -155,7 +162,13 @@ export class IngestServer {
         answer(status, text)
       }
       if (req.method !== 'POST' || url.pathname !== '/ingest') return refuse(404, 'not found')
-      if (query.format !== 'pprof' || query.name === undefined || !/^\d+$/.test(query.from ?? '') || !/^\d+$/.test(query.until ?? '') || query.spyName === undefined) {
+      if (
+        query.format !== 'pprof' ||
+        query.name === undefined ||
+        !/^\d+$/.test(query.from ?? '') ||
+        !/^\d+$/.test(query.until ?? '') ||
+        query.spyName === undefined
+      ) {
         return refuse(400, `bad ingest query: ${url.search}`)
       }
       if (String(req.headers['content-type'] ?? '').startsWith('multipart/')) return refuse(415, 'this test server takes the raw body of @pyroscope/nodejs 0.6')

@@ -22,7 +22,9 @@ afterAll(async () => {
   await ingest.close()
 })
 
-interface NpmTree { dependencies?: Record<string, { version: string; dependencies?: NpmTree['dependencies'] }> }
+interface NpmTree {
+  dependencies?: Record<string, { version: string; dependencies?: NpmTree['dependencies'] }>
+}
 
 /** How many samples V8's sampler holds now: the inspector lists each one (this read forces a GC). */
 function liveSamples(): number {
@@ -40,7 +42,7 @@ function liveSamples(): number {
 }
 
 describe('the npm layout', () => {
-  it('puts oomkit\'s @datadog/pprof at the top and @pyroscope/nodejs\'s pinned 5.14 under it: two native copies', () => {
+  it("puts oomkit's @datadog/pprof at the top and @pyroscope/nodejs's pinned 5.14 under it: two native copies", () => {
     const tree = JSON.parse(execFileSync('npm', ['ls', '@datadog/pprof', '--json'], { cwd: ROOT, encoding: 'utf8' })) as NpmTree
     const top = tree.dependencies?.['@datadog/pprof']?.version
     const nested = tree.dependencies?.['@pyroscope/nodejs']?.dependencies?.['@datadog/pprof']?.version
@@ -55,7 +57,7 @@ describe('the npm layout', () => {
 })
 
 describe('two copies driving one V8 sampler (what oomkit avoids)', () => {
-  it('Pyroscope\'s own heap profiler, started beside oomkit\'s, is silently held at oomkit\'s interval, and its stop ends oomkit\'s profile', async () => {
+  it("Pyroscope's own heap profiler, started beside oomkit's, is silently held at oomkit's interval, and its stop ends oomkit's profile", async () => {
     const oomkit = new HeapProfiler({ backend: 'datadog', intervalBytes: 512 * 1024 }).start()
     try {
       expect(oomkit.shared).toBe(false)

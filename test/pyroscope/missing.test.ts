@@ -12,7 +12,8 @@ import { frames } from './helpers.js'
 import { IngestServer } from './ingest-server.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
-const DOCUMENTED = 'Pyroscope profiling cannot start: pyroscope is configured but @pyroscope/nodejs is not installed: npm install @pyroscope/nodejs (an optional peer dependency of oomkit)'
+const DOCUMENTED =
+  'Pyroscope profiling cannot start: pyroscope is configured but @pyroscope/nodejs is not installed: npm install @pyroscope/nodejs (an optional peer dependency of oomkit)'
 let dir: string
 let ingest: IngestServer
 const children: Child[] = []
@@ -25,7 +26,8 @@ beforeAll(async () => {
   cpSync(join(ROOT, 'dist', 'src'), join(pkg, 'dist', 'src'), { recursive: true })
   cpSync(join(ROOT, 'dist', 'middleware'), join(pkg, 'dist', 'middleware'), { recursive: true })
   mkdirSync(join(dir, 'node_modules', '@datadog'))
-  for (const dep of ['pino', 'prom-client', 'lru-cache', 'pprof-format', '@datadog/pprof']) symlinkSync(join(ROOT, 'node_modules', dep), join(dir, 'node_modules', dep))
+  for (const dep of ['pino', 'prom-client', 'lru-cache', 'pprof-format', '@datadog/pprof'])
+    symlinkSync(join(ROOT, 'node_modules', dep), join(dir, 'node_modules', dep))
   mkdirSync(join(dir, 'test', 'pyroscope', 'fixtures'), { recursive: true })
   cpSync(join(import.meta.dirname, 'fixtures', 'service.mjs'), join(dir, 'test', 'pyroscope', 'fixtures', 'service.mjs'))
   cpSync(join(ROOT, 'test', 'fixtures', 'alloc-site.mjs'), join(dir, 'test', 'fixtures', 'alloc-site.mjs'))
@@ -47,7 +49,7 @@ function service(options: object): Child {
 }
 
 describe('without @pyroscope/nodejs', () => {
-  it('fails Pyroscope\'s start with the documented error, and the rest of oomkit serves as usual', async () => {
+  it("fails Pyroscope's start with the documented error, and the rest of oomkit serves as usual", async () => {
     const child = service({ pyroscope: { serverAddress: ingest.url, appName: 'no-peer', flushIntervalMs: 1000 } })
     const ready = await child.waitFor((l) => l.type === 'ready', 'ready')
     const failed = await child.waitFor((l) => l.capability === 'pyroscope', 'the pyroscope start failure')
@@ -55,7 +57,10 @@ describe('without @pyroscope/nodejs', () => {
     expect(String(failed.msg)).toContain('failed to start; it stays off and the app runs on')
 
     const debug = String(ready.debug)
-    const report = (await (await fetch(`${debug}/debug/memory`)).json()) as { pyroscope: Record<string, unknown>; profile: { topSites: { function: string }[] } }
+    const report = (await (await fetch(`${debug}/debug/memory`)).json()) as {
+      pyroscope: Record<string, unknown>
+      profile: { topSites: { function: string }[] }
+    }
     expect(report.pyroscope).toMatchObject({ running: false, error: DOCUMENTED })
     expect(report.profile.topSites[0]!.function).toBe('leakyAllocationSite')
     const heap = decodeGzippedProfile(await (await fetch(`${debug}/debug/pprof/heap`)).arrayBuffer())

@@ -30,26 +30,53 @@ describe('resolvePyroscope', () => {
     expect(kit.options.pyroscope).toMatchObject({ appName: 'svc', serverAddress: 'http://localhost:4040' })
   })
 
-  it('applies Pyroscope\'s defaults and freezes the result', () => {
+  it("applies Pyroscope's defaults and freezes the result", () => {
     const r = resolvePyroscope({ appName: 'svc' }, NO_ENV)
     expect(r).toEqual({ ...PYROSCOPE_DEFAULTS, appName: 'svc' })
     expect(Object.isFrozen(r)).toBe(true)
     expect(PYROSCOPE_DEFAULTS).toMatchObject({
-      flushIntervalMs: 60_000, uploadTimeoutMs: 10_000,
+      flushIntervalMs: 60_000,
+      uploadTimeoutMs: 10_000,
       heap: { samplingIntervalBytes: 524_288, stackDepth: 64 },
       wall: { samplingDurationMs: 60_000, samplingIntervalMicros: 10_000, collectCpuTime: false },
     })
   })
 
   it('takes every option', () => {
-    expect(resolvePyroscope({
-      serverAddress: 'https://profiles-prod-001.grafana.net/', appName: 'checkout', tags: { region: 'eu', build: 7 }, defaultTags: false,
-      basicAuthUser: '123456', basicAuthPassword: 'glc_x', tenantID: 'team-a', flushIntervalMs: 15_000, uploadTimeoutMs: 2000,
-      heap: false, wall: { collectCpuTime: true }, stripFilenames: 'dependencies', shortenPaths: true,
-    }, NO_ENV)).toEqual({
-      serverAddress: 'https://profiles-prod-001.grafana.net', appName: 'checkout', tags: { region: 'eu', build: '7' }, defaultTags: false,
-      authToken: null, basicAuthUser: '123456', basicAuthPassword: 'glc_x', tenantID: 'team-a', flushIntervalMs: 15_000, uploadTimeoutMs: 2000,
-      heap: false, wall: { samplingDurationMs: 60_000, samplingIntervalMicros: 10_000, collectCpuTime: true }, stripFilenames: 'dependencies', shortenPaths: true,
+    expect(
+      resolvePyroscope(
+        {
+          serverAddress: 'https://profiles-prod-001.grafana.net/',
+          appName: 'checkout',
+          tags: { region: 'eu', build: 7 },
+          defaultTags: false,
+          basicAuthUser: '123456',
+          basicAuthPassword: 'glc_x',
+          tenantID: 'team-a',
+          flushIntervalMs: 15_000,
+          uploadTimeoutMs: 2000,
+          heap: false,
+          wall: { collectCpuTime: true },
+          stripFilenames: 'dependencies',
+          shortenPaths: true,
+        },
+        NO_ENV,
+      ),
+    ).toEqual({
+      serverAddress: 'https://profiles-prod-001.grafana.net',
+      appName: 'checkout',
+      tags: { region: 'eu', build: '7' },
+      defaultTags: false,
+      authToken: null,
+      basicAuthUser: '123456',
+      basicAuthPassword: 'glc_x',
+      tenantID: 'team-a',
+      flushIntervalMs: 15_000,
+      uploadTimeoutMs: 2000,
+      heap: false,
+      wall: { samplingDurationMs: 60_000, samplingIntervalMicros: 10_000, collectCpuTime: true },
+      stripFilenames: 'dependencies',
+      shortenPaths: true,
     })
   })
 
@@ -102,20 +129,37 @@ describe('tags and the ingest request', () => {
 
   it('tags every profile with the pod: hostname, namespace, pod and service_name; configured tags win', () => {
     const env = { HOSTNAME: 'checkout-7d9f-x2', POD_NAMESPACE: 'shop', POD_NAME: 'checkout-7d9f-x2' }
-    expect(effectiveTags(options, env)).toEqual({ hostname: 'checkout-7d9f-x2', namespace: 'shop', pod: 'checkout-7d9f-x2', service_name: 'checkout', region: 'eu' })
+    expect(effectiveTags(options, env)).toEqual({
+      hostname: 'checkout-7d9f-x2',
+      namespace: 'shop',
+      pod: 'checkout-7d9f-x2',
+      service_name: 'checkout',
+      region: 'eu',
+    })
     expect(effectiveTags({ ...options, tags: { pod: 'mine' } }, env)).toMatchObject({ pod: 'mine' })
     // Outside Kubernetes only what is set; reserved characters are replaced; defaultTags: false adds none.
     expect(effectiveTags(options, { HOSTNAME: 'host{1}=a,b' })).toEqual({ hostname: 'host_1__a_b', service_name: 'checkout', region: 'eu' })
     expect(effectiveTags({ ...options, defaultTags: false }, env)).toEqual({ region: 'eu' })
   })
 
-  it('builds Pyroscope\'s name, URL and headers', () => {
+  it("builds Pyroscope's name, URL and headers", () => {
     const name = applicationName('checkout', { pod: 'p-1', region: 'eu' })
     expect(name).toBe('checkout{pod=p-1,region=eu}')
     const url = ingestUrl('http://pyroscope:4040/prefix', name, { from: new Date(1_700_000_000_900), until: new Date(1_700_000_060_100), sampleRate: 100 })
     expect(url.origin + url.pathname).toBe('http://pyroscope:4040/prefix/ingest')
-    expect(Object.fromEntries(url.searchParams)).toEqual({ format: 'pprof', from: '1700000000', name, spyName: 'nodespy', until: '1700000060', sampleRate: '100' })
-    expect(ingestHeaders({ authToken: 'tok', basicAuthUser: null, basicAuthPassword: null, tenantID: null }, 10)).toMatchObject({ authorization: 'Bearer tok', 'content-length': '10', 'content-type': 'application/octet-stream' })
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      format: 'pprof',
+      from: '1700000000',
+      name,
+      spyName: 'nodespy',
+      until: '1700000060',
+      sampleRate: '100',
+    })
+    expect(ingestHeaders({ authToken: 'tok', basicAuthUser: null, basicAuthPassword: null, tenantID: null }, 10)).toMatchObject({
+      authorization: 'Bearer tok',
+      'content-length': '10',
+      'content-type': 'application/octet-stream',
+    })
     const basic = ingestHeaders({ authToken: null, basicAuthUser: 'u', basicAuthPassword: 'p', tenantID: 't' }, 1)
     expect(basic).toMatchObject({ authorization: `Basic ${Buffer.from('u:p').toString('base64')}`, 'x-scope-orgid': 't' })
     expect(ingestHeaders({ authToken: null, basicAuthUser: null, basicAuthPassword: null, tenantID: null }, 1).authorization).toBeUndefined()
@@ -129,7 +173,12 @@ describe('the README', () => {
     const rows: string[][] = []
     for (const line of lines.slice(start + 2)) {
       if (!line.startsWith('|')) break
-      rows.push(line.split('|').slice(1, -1).map((c) => c.trim()))
+      rows.push(
+        line
+          .split('|')
+          .slice(1, -1)
+          .map((c) => c.trim()),
+      )
     }
     const names = rows.flatMap((r) => [...(r[0] ?? '').matchAll(/`(\w+)`/g)].map((m) => m[1]))
     expect(names.sort()).toEqual(Object.keys(PYROSCOPE_DEFAULTS).sort())

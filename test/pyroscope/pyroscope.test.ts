@@ -33,11 +33,14 @@ afterEach(async () => {
 const base = (extra: object = {}): object => ({ serverAddress: ingest.url, appName: 'checkout', flushIntervalMs: 1000, ...extra })
 
 describe('profiles to Pyroscope', () => {
-  it('uploads the heap profile (with the function the service allocates in) and the wall profile, in Pyroscope\'s protocol, with the pod\'s tags and auth', async () => {
+  it("uploads the heap profile (with the function the service allocates in) and the wall profile, in Pyroscope's protocol, with the pod's tags and auth", async () => {
     vi.stubEnv('HOSTNAME', 'checkout-7d9f-x2')
     vi.stubEnv('POD_NAMESPACE', 'shop')
     vi.stubEnv('POD_NAME', 'checkout-7d9f-x2')
-    const { kit } = pyroscopeKit({ pyroscope: base({ tags: { region: 'eu-1', build: 42 }, basicAuthUser: '123456', basicAuthPassword: 'glc_secret', tenantID: 'team-a' }) }, kits)
+    const { kit } = pyroscopeKit(
+      { pyroscope: base({ tags: { region: 'eu-1', build: 42 }, basicAuthUser: '123456', basicAuthPassword: 'glc_secret', tenantID: 'team-a' }) },
+      kits,
+    )
     kit.start()
     site.leakyAllocationSite(20)
 
@@ -46,7 +49,14 @@ describe('profiles to Pyroscope', () => {
     for (const u of [heap, wall]) {
       expect(u.status).toBe(200)
       expect(u.appName).toBe('checkout')
-      expect(u.tags).toEqual({ hostname: 'checkout-7d9f-x2', namespace: 'shop', pod: 'checkout-7d9f-x2', service_name: 'checkout', region: 'eu-1', build: '42' })
+      expect(u.tags).toEqual({
+        hostname: 'checkout-7d9f-x2',
+        namespace: 'shop',
+        pod: 'checkout-7d9f-x2',
+        service_name: 'checkout',
+        region: 'eu-1',
+        build: '42',
+      })
       expect(u.query).toMatchObject({ format: 'pprof', spyName: 'nodespy' })
       expect(Number(u.query.from)).toBeLessThanOrEqual(Number(u.query.until))
       expect(u.headers.authorization).toBe(`Basic ${Buffer.from('123456:glc_secret').toString('base64')}`)
@@ -90,7 +100,7 @@ describe('profiles to Pyroscope', () => {
     expect(top[0]!.function).toBe(ALLOC_SITE_FUNCTION)
   })
 
-  it('pyroscope.heap: false sends wall profiles only and leaves oomkit\'s heap profile running', async () => {
+  it("pyroscope.heap: false sends wall profiles only and leaves oomkit's heap profile running", async () => {
     const { kit } = pyroscopeKit({ pyroscope: base({ heap: false }) }, kits)
     kit.start()
     expect(kit.report().pyroscope).toMatchObject({ profiles: ['wall'], heap: null })
@@ -101,7 +111,7 @@ describe('profiles to Pyroscope', () => {
     expect(kit.report().profile!.topSites[0]!.function).toBe(ALLOC_SITE_FUNCTION)
   })
 
-  it('stopping Pyroscope leaves oomkit\'s profile running and reading samples at its interval', async () => {
+  it("stopping Pyroscope leaves oomkit's profile running and reading samples at its interval", async () => {
     const owner = pyroscopeKit({ heapProfile: { intervalBytes: 262_144 } }, kits).kit.start()
     const { kit: withPyroscope } = pyroscopeKit({ heapProfile: false, pyroscope: base() }, kits)
     withPyroscope.start()
@@ -119,7 +129,7 @@ describe('profiles to Pyroscope', () => {
     expect(owner.report().profile!.topSites[0]!.function).toBe(ALLOC_SITE_FUNCTION)
   })
 
-  it('with heapProfile: false Pyroscope\'s heap profile owns the sampler, and its stop ends it', async () => {
+  it("with heapProfile: false Pyroscope's heap profile owns the sampler, and its stop ends it", async () => {
     const { kit } = pyroscopeKit({ heapProfile: false, pyroscope: base() }, kits)
     kit.start()
     expect(kit.report().pyroscope!.heap).toEqual({ backend: 'datadog', intervalBytes: 524_288, shared: false })
@@ -156,19 +166,29 @@ describe('profiles to Pyroscope', () => {
     kit.start()
     await kit.stop()
     expect(kit.report().pyroscope!.uploads).toMatchObject({ heap: { timeout: 1 }, wall: { timeout: 1 } })
-    expect(lines.filter((l) => l.outcome === 'timeout').map((l) => l.profile).sort()).toEqual(['heap', 'wall'])
+    expect(
+      lines
+        .filter((l) => l.outcome === 'timeout')
+        .map((l) => l.profile)
+        .sort(),
+    ).toEqual(['heap', 'wall'])
     expect(PYROSCOPE_PPROF.time.isStarted()).toBe(false)
     expect(await leakedResources(before)).toEqual([])
   })
 
-  it('refuses to start when Pyroscope\'s wall profiler already runs (Pyroscope.start() outside oomkit)', async () => {
+  it("refuses to start when Pyroscope's wall profiler already runs (Pyroscope.start() outside oomkit)", async () => {
     const Pyroscope = (await import('@pyroscope/nodejs')).default
     Pyroscope.init({ serverAddress: ingest.url, appName: 'own-setup' })
     Pyroscope.startWallProfiling()
     try {
       const { kit, lines } = pyroscopeKit({ pyroscope: base() }, kits)
       kit.start()
-      expect(lines).toContainEqual(expect.objectContaining({ capability: 'pyroscope', err: expect.objectContaining({ code: 'OOMKIT_PYROSCOPE_UNAVAILABLE', message: expect.stringContaining('already running') as string }) }))
+      expect(lines).toContainEqual(
+        expect.objectContaining({
+          capability: 'pyroscope',
+          err: expect.objectContaining({ code: 'OOMKIT_PYROSCOPE_UNAVAILABLE', message: expect.stringContaining('already running') as string }),
+        }),
+      )
       expect(kit.report().pyroscope!.running).toBe(false)
       // It left the sampler to oomkit's heap profile alone.
       expect(kit.report().profile!.shared).toBe(false)
@@ -204,7 +224,9 @@ describe('profiles to Pyroscope', () => {
     const second = pyroscopeKit({ pyroscope: base() }, kits)
     second.kit.start()
     expect(second.kit.running).toBe(true)
-    expect(second.lines).toContainEqual(expect.objectContaining({ capability: 'pyroscope', err: expect.objectContaining({ code: 'OOMKIT_PYROSCOPE_UNAVAILABLE' }) }))
+    expect(second.lines).toContainEqual(
+      expect.objectContaining({ capability: 'pyroscope', err: expect.objectContaining({ code: 'OOMKIT_PYROSCOPE_UNAVAILABLE' }) }),
+    )
     expect(second.kit.report().pyroscope).toMatchObject({ running: false, error: expect.stringContaining('another oomkit instance') as string })
     expect(first.report().pyroscope!.running).toBe(true)
   })

@@ -27,10 +27,15 @@ function registered(env: Record<string, string>): Child {
 }
 
 describe('oomkit/register with PYROSCOPE_* variables', () => {
-  it('sends heap and wall profiles under PYROSCOPE_APPLICATION_NAME with the pod\'s tags', async () => {
+  it("sends heap and wall profiles under PYROSCOPE_APPLICATION_NAME with the pod's tags", async () => {
     const child = registered({
-      PYROSCOPE_SERVER_ADDRESS: ingest.url, PYROSCOPE_APPLICATION_NAME: 'registered-app', PYROSCOPE_FLUSH_INTERVAL_MS: '1000',
-      PYROSCOPE_AUTH_TOKEN: 'tok-register', HOSTNAME: 'registered-7d9f-x2', POD_NAMESPACE: 'shop', POD_NAME: 'registered-7d9f-x2',
+      PYROSCOPE_SERVER_ADDRESS: ingest.url,
+      PYROSCOPE_APPLICATION_NAME: 'registered-app',
+      PYROSCOPE_FLUSH_INTERVAL_MS: '1000',
+      PYROSCOPE_AUTH_TOKEN: 'tok-register',
+      HOSTNAME: 'registered-7d9f-x2',
+      POD_NAMESPACE: 'shop',
+      POD_NAME: 'registered-7d9f-x2',
     })
     await child.waitFor((l) => l.app === 'listening', 'the app listening')
     const on = await child.waitFor((l) => l.msg === 'Pyroscope continuous profiling on', 'Pyroscope on')

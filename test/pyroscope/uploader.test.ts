@@ -7,7 +7,16 @@ import { IngestUploader, resolvePyroscope, type UploadOutcome } from '../../src/
 import { activeResources, captureLogger, leakedResources, type Captured } from '../helpers/http.js'
 import { IngestServer } from './ingest-server.js'
 
-const leaf = (name: string, bytes: number, children: AllocationNode[] = []): AllocationNode => ({ name, file: '/app/x.js', line: 3, column: 1, scriptId: 1, bytes, objects: 4, children })
+const leaf = (name: string, bytes: number, children: AllocationNode[] = []): AllocationNode => ({
+  name,
+  file: '/app/x.js',
+  line: 3,
+  column: 1,
+  scriptId: 1,
+  bytes,
+  objects: 4,
+  children,
+})
 const profile = () => encodeHeapProfile(leaf('(root)', 0, [leaf('load', 4096)]), { intervalBytes: 524_288 })
 const window = { from: new Date(Date.now() - 60_000), until: new Date() }
 
@@ -16,7 +25,10 @@ let now: number
 let cap: Captured
 
 function uploader(extra: object = {}, server = ingest.url): IngestUploader {
-  const options = resolvePyroscope({ serverAddress: server, appName: 'svc', uploadTimeoutMs: 300, authToken: 'tok-1', ...extra }, {}) as Exclude<ReturnType<typeof resolvePyroscope>, false>
+  const options = resolvePyroscope({ serverAddress: server, appName: 'svc', uploadTimeoutMs: 300, authToken: 'tok-1', ...extra }, {}) as Exclude<
+    ReturnType<typeof resolvePyroscope>,
+    false
+  >
   return new IngestUploader({ options, name: 'svc{pod=p-1}', logger: cap.logger, now: () => now })
 }
 
@@ -51,7 +63,7 @@ describe('IngestUploader', () => {
     expect(await leakedResources(before)).toEqual([])
   })
 
-  it('rejected: an HTTP error is counted and warned about with the server\'s reason', async () => {
+  it("rejected: an HTTP error is counted and warned about with the server's reason", async () => {
     ingest.mode = { kind: 'status', status: 401 }
     const u = uploader()
     expect(await u.send('wall', profile(), window)).toBe('rejected')

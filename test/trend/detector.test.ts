@@ -35,7 +35,10 @@ interface Run {
   last: ReturnType<TrendDetector['verdict']>
 }
 
-function simulate(shape: Shape, opts: { minutes: number; sampleMs?: number; gcMs?: number; limit: number | null; heapLimit?: number; seed?: number; noise?: number }): Run {
+function simulate(
+  shape: Shape,
+  opts: { minutes: number; sampleMs?: number; gcMs?: number; limit: number | null; heapLimit?: number; seed?: number; noise?: number },
+): Run {
   const rnd = prng(opts.seed ?? 7)
   const noise = opts.noise ?? 0.4 * MiB
   const d = new TrendDetector(15 * MIN)
@@ -49,7 +52,14 @@ function simulate(shape: Shape, opts: { minutes: number; sampleMs?: number; gcMs
       nextGc += gcMs * (0.7 + 0.6 * rnd())
     }
     const live = shape.live(t)
-    d.addSample({ t, heapTotal: live * 1.3, external: shape.external(t) + noise * 0.2 * (rnd() - 0.5), workingSet: shape.ws(t) + noise * (rnd() - 0.5), containerLimit: opts.limit, heapLimit: opts.heapLimit ?? 2048 * MiB })
+    d.addSample({
+      t,
+      heapTotal: live * 1.3,
+      external: shape.external(t) + noise * 0.2 * (rnd() - 0.5),
+      workingSet: shape.ws(t) + noise * (rnd() - 0.5),
+      containerLimit: opts.limit,
+      heapLimit: opts.heapLimit ?? 2048 * MiB,
+    })
     const v = d.verdict()
     if (v.leakSuspected && run.suspectedAt === null) run = { ...run, suspectedAt: t, verdictAtSuspicion: v }
     if (v.leakSuspected) run.everSuspected = true
@@ -60,24 +70,33 @@ function simulate(shape: Shape, opts: { minutes: number; sampleMs?: number; gcMs
 
 describe.each([7, 11, 42])('the trend detector never suspects a healthy service (seed %i)', (seed) => {
   it('a steady service with a sawtooth heap (GC every ~30 s, working set swinging 40 MB)', () => {
-    const r = simulate({
-      live: () => 60 * MiB,
-      external: () => 8 * MiB,
-      ws: (t) => 140 * MiB + 40 * MiB * ((t % 45_000) / 45_000),
-    }, { minutes: 30, limit: 512 * MiB, seed })
+    const r = simulate(
+      {
+        live: () => 60 * MiB,
+        external: () => 8 * MiB,
+        ws: (t) => 140 * MiB + 40 * MiB * ((t % 45_000) / 45_000),
+      },
+      { minutes: 30, limit: 512 * MiB, seed },
+    )
     expect(r.everSuspected).toBe(false)
     expect(r.last.secondsToLimit).toBeNull()
   })
 
-  it('a warm-up that fills a bounded cache (50 MB over 3 min, then full): the cache\'s bytes are bounded, not a leak', () => {
+  it("a warm-up that fills a bounded cache (50 MB over 3 min, then full): the cache's bytes are bounded, not a leak", () => {
     const cache = (t: number): number => Math.min(50 * MiB, (50 * MiB * t) / (3 * MIN))
-    const r = simulate({ live: (t) => 60 * MiB + cache(t), external: () => 8 * MiB, ws: (t) => 150 * MiB + cache(t) * 1.2, bounded: cache }, { minutes: 30, limit: 512 * MiB, seed })
+    const r = simulate(
+      { live: (t) => 60 * MiB + cache(t), external: () => 8 * MiB, ws: (t) => 150 * MiB + cache(t) * 1.2, bounded: cache },
+      { minutes: 30, limit: 512 * MiB, seed },
+    )
     expect(r.everSuspected).toBe(false)
   })
 
   it.each([2, 5, 12])('a step: one big allocation (80 MB at minute %i), then flat', (at) => {
     const step = (t: number): number => (t >= at * MIN ? 80 * MiB : 0)
-    const r = simulate({ live: (t) => 60 * MiB + step(t), external: () => 8 * MiB, ws: (t) => 150 * MiB + step(t) * 1.2 }, { minutes: 30, limit: 512 * MiB, seed })
+    const r = simulate(
+      { live: (t) => 60 * MiB + step(t), external: () => 8 * MiB, ws: (t) => 150 * MiB + step(t) * 1.2 },
+      { minutes: 30, limit: 512 * MiB, seed },
+    )
     expect(r.everSuspected).toBe(false)
   })
 })
@@ -99,7 +118,10 @@ describe('the trend detector calls leaks, with evidence proportional to the risk
 
   it('a leak that kills in about a minute (4 MB/s in 256 MiB, sampled every 500 ms) is called within seconds', () => {
     const rate = (4 * MiB) / 1000
-    const r = simulate({ live: (t) => 40 * MiB + rate * t * 0.9, external: () => 4 * MiB, ws: (t) => 60 * MiB + rate * t }, { minutes: 0.6, sampleMs: 500, gcMs: 1500, limit: 256 * MiB })
+    const r = simulate(
+      { live: (t) => 40 * MiB + rate * t * 0.9, external: () => 4 * MiB, ws: (t) => 60 * MiB + rate * t },
+      { minutes: 0.6, sampleMs: 500, gcMs: 1500, limit: 256 * MiB },
+    )
     expect(r.suspectedAt).not.toBeNull()
     expect(r.suspectedAt!).toBeLessThanOrEqual(20_000)
     // Called before 70% of the limit.
@@ -123,9 +145,12 @@ describe('the trend detector calls leaks, with evidence proportional to the risk
     expect(r.last.signals.heap.growing).toBe(false)
   })
 
-  it('without a container limit, a heap leak is forecast against V8\'s heap limit', () => {
+  it("without a container limit, a heap leak is forecast against V8's heap limit", () => {
     const rate = (3 * MiB) / MIN
-    const r = simulate({ live: (t) => 60 * MiB + rate * t, external: () => 8 * MiB, ws: (t) => 150 * MiB + rate * t }, { minutes: 15, limit: null, heapLimit: 256 * MiB })
+    const r = simulate(
+      { live: (t) => 60 * MiB + rate * t, external: () => 8 * MiB, ws: (t) => 150 * MiB + rate * t },
+      { minutes: 15, limit: null, heapLimit: 256 * MiB },
+    )
     expect(r.last.leakSuspected).toBe(true)
     expect(r.last.limit).toBe('heap')
     const trueSeconds = (256 * MiB - (60 * MiB + rate * 15 * MIN)) / rate / 1000

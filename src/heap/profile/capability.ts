@@ -67,12 +67,15 @@ export const heapProfileCapability = defineCapability({
     const record = (at: number): Promise<void> => {
       if (profiler === null || !profiler.running) return Promise.resolve()
       // One read at a time: a slow inspector read must not pile up behind the sampling timer.
-      recording ??= profiler.topSites(500).then(
-        (sites) => growth.record(at, sites),
-        (err: unknown) => logger.debug({ err }, 'heap profile read for the growing sites failed'),
-      ).finally(() => {
-        recording = null
-      })
+      recording ??= profiler
+        .topSites(500)
+        .then(
+          (sites) => growth.record(at, sites),
+          (err: unknown) => logger.debug({ err }, 'heap profile read for the growing sites failed'),
+        )
+        .finally(() => {
+          recording = null
+        })
       return recording
     }
     if (profiler !== null) {

@@ -7,7 +7,13 @@ type InspectorModule = typeof import('node:inspector')
 
 /** `HeapProfiler.SamplingHeapProfileNode` of the protocol (@types/node lacks `id`). */
 interface SamplingNode {
-  readonly callFrame: { readonly functionName: string; readonly scriptId: string; readonly url: string; readonly lineNumber: number; readonly columnNumber: number }
+  readonly callFrame: {
+    readonly functionName: string
+    readonly scriptId: string
+    readonly url: string
+    readonly lineNumber: number
+    readonly columnNumber: number
+  }
   /** Bytes of the samples attributed to this node itself: V8's `size × count` summed. */
   readonly selfSize: number
   readonly id: number

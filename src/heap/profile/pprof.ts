@@ -24,10 +24,7 @@ export interface AllocationNode {
 }
 
 /** The sample types of every heap profile oomkit serves, in order: the pprof (and Go) convention. */
-export const HEAP_SAMPLE_TYPES = Object.freeze([
-  Object.freeze({ type: 'inuse_objects', unit: 'count' }),
-  Object.freeze({ type: 'inuse_space', unit: 'bytes' }),
-])
+export const HEAP_SAMPLE_TYPES = Object.freeze([Object.freeze({ type: 'inuse_objects', unit: 'count' }), Object.freeze({ type: 'inuse_space', unit: 'bytes' })])
 
 /** Turns V8's script name into a plain path: ESM scripts are named by `file://` URL. */
 export function scriptPath(scriptName: string): string {
@@ -89,7 +86,10 @@ export function encodeHeapProfile(root: AllocationNode, options: EncodeOptions):
 
   // Iterative walk (a deep recursion in the app must not overflow oomkit's stack); each path is a
   // linked list to its parent, spelled out only for nodes that hold bytes.
-  interface Path { readonly id: number; readonly parent: Path | null }
+  interface Path {
+    readonly id: number
+    readonly parent: Path | null
+  }
   const pending: { node: AllocationNode; parent: Path | null }[] = root.children.map((node) => ({ node, parent: null }))
   while (pending.length > 0) {
     const { node, parent } = pending.pop() as { node: AllocationNode; parent: Path | null }

@@ -186,7 +186,13 @@ export class HeapProfiler {
    */
   reportSection(): HeapProfileSection {
     const sampler = this.#sampler
-    const base = { backend: this.backend, intervalBytes: this.intervalBytes, stackDepth: this.stackDepth, shared: this.#shared, forcesGcPerFetch: sampler?.forcesGc ?? this.backend === 'inspector' }
+    const base = {
+      backend: this.backend,
+      intervalBytes: this.intervalBytes,
+      stackDepth: this.stackDepth,
+      shared: this.#shared,
+      forcesGcPerFetch: sampler?.forcesGc ?? this.backend === 'inspector',
+    }
     if (sampler === null) return { ...base, topSites: [], topSitesAt: null, error: 'the heap profiler is not running' }
     const now = this.#now()
     const cached = this.#cached

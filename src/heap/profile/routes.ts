@@ -27,9 +27,10 @@ function runningProfiler(source: ProfilerSource, ctx: RouteContext): HeapProfile
     return profiler
   }
   ctx.audit.outcome = 'profiler-off'
-  const why = profiler === null
-    ? `The sampling heap profiler is off (heapProfile: false or OOMKIT_HEAP_PROFILE=off); ${TURN_ON}`
-    : `The sampling heap profiler is not running (${source.reason?.() ?? 'oomkit is not started: call kit.start()'})`
+  const why =
+    profiler === null
+      ? `The sampling heap profiler is off (heapProfile: false or OOMKIT_HEAP_PROFILE=off); ${TURN_ON}`
+      : `The sampling heap profiler is not running (${source.reason?.() ?? 'oomkit is not started: call kit.start()'})`
   sendError(ctx.res, 'OOMKIT_PROFILER_OFF', why, {}, ctx.method === 'HEAD')
   return null
 }

@@ -115,7 +115,5 @@ export function topSites(profile: Profile, limit: number, options: TopSitesOptio
       row.count += count
     }
   }
-  return [...rows.values()]
-    .sort((a, b) => b.bytes - a.bytes || b.count - a.count || a.function.localeCompare(b.function))
-    .slice(0, Math.max(0, limit))
+  return [...rows.values()].sort((a, b) => b.bytes - a.bytes || b.count - a.count || a.function.localeCompare(b.function)).slice(0, Math.max(0, limit))
 }

@@ -27,7 +27,10 @@ function prepareOne(root: string): SnapshotDir {
     return { ok: true, dir, onTmpfs: isOnTmpfs(dir), fallback: false }
   } catch (err) {
     return {
-      ok: false, dir: planned, onTmpfs: isOnTmpfs(planned), code: 'OOMKIT_SNAPSHOT_DIR_UNUSABLE',
+      ok: false,
+      dir: planned,
+      onTmpfs: isOnTmpfs(planned),
+      code: 'OOMKIT_SNAPSHOT_DIR_UNUSABLE',
       message: `The heap snapshot directory ${planned} cannot be used: ${privateDirReason(err)}; set diagnosticsDir to a directory this process owns`,
     }
   }
@@ -43,9 +46,13 @@ export function prepareSnapshotDir(diagnosticsDir: string, allowTmpfs: boolean, 
   if (allowTmpfs || !isOnTmpfs(diagnosticsDir)) return prepareOne(diagnosticsDir)
   if (isOnTmpfs(fallbackRoot)) {
     return {
-      ok: false, dir: join(diagnosticsDir, SUBDIR), onTmpfs: true, code: 'OOMKIT_SNAPSHOT_DIR_TMPFS',
-      message: `diagnosticsDir (${diagnosticsDir}) and the fallback ${fallbackRoot} are on tmpfs, whose pages count against the memory limit; `
-        + 'set diagnosticsDir to a disk-backed volume, or snapshot: { allowTmpfs: true }',
+      ok: false,
+      dir: join(diagnosticsDir, SUBDIR),
+      onTmpfs: true,
+      code: 'OOMKIT_SNAPSHOT_DIR_TMPFS',
+      message:
+        `diagnosticsDir (${diagnosticsDir}) and the fallback ${fallbackRoot} are on tmpfs, whose pages count against the memory limit; ` +
+        'set diagnosticsDir to a disk-backed volume, or snapshot: { allowTmpfs: true }',
     }
   }
   const out = prepareOne(fallbackRoot)

@@ -32,7 +32,6 @@ export interface SnapshotGuardDeps {
   readonly idleTimeoutMs?: number
 }
 
-
 /** Why a snapshot may not be taken now. */
 export interface SnapshotRefusal {
   readonly code: OomkitErrorCode
@@ -118,12 +117,14 @@ export class SnapshotGuard {
     this.collector = defineCollector({
       name: 'snapshot',
       read: () => counts,
-      families: [{
-        name: 'heap_snapshots_total',
-        help: 'Heap snapshot requests by outcome (ok, aborted, refused_busy, refused_cooldown, refused_headroom, refused_dir, disk_full, error).',
-        type: 'counter',
-        values: (c) => SNAPSHOT_OUTCOMES.map((outcome) => ({ value: c[outcome], labels: { outcome } })),
-      }],
+      families: [
+        {
+          name: 'heap_snapshots_total',
+          help: 'Heap snapshot requests by outcome (ok, aborted, refused_busy, refused_cooldown, refused_headroom, refused_dir, disk_full, error).',
+          type: 'counter',
+          values: (c) => SNAPSHOT_OUTCOMES.map((outcome) => ({ value: c[outcome], labels: { outcome } })),
+        },
+      ],
     })
   }
 
@@ -151,7 +152,9 @@ export class SnapshotGuard {
   assess(force: boolean, prepare: boolean): SnapshotAssessment {
     const now = this.now()
     const cooldownRemainingMs = this.#lastSnapshotAt === null ? 0 : Math.max(0, this.#lastSnapshotAt + this.deps.cooldownMs - now)
-    const dir = prepare ? this.#prepare() : (this.#dir ?? { ok: null, ...plannedSnapshotDir(this.deps.diagnosticsDir, this.deps.allowTmpfs, this.#fallbackRoot) })
+    const dir = prepare
+      ? this.#prepare()
+      : (this.#dir ?? { ok: null, ...plannedSnapshotDir(this.deps.diagnosticsDir, this.deps.allowTmpfs, this.#fallbackRoot) })
     const heapUsedBytes = readHeapUsed()
     const expectedFileBytes = Math.round(heapUsedBytes * FILE_BYTES_PER_HEAP_BYTE)
     // tmpfs pages are memory charged to this cgroup: the file competes with the snapshot's peak.
@@ -166,7 +169,13 @@ export class SnapshotGuard {
       const message = 'A heap snapshot is being taken or downloaded; one at a time'
       refusal = { code: 'OOMKIT_SNAPSHOT_IN_PROGRESS', outcome: 'refused_busy', message, retryAfterSeconds, extra: {} }
     } else if (cooldownRemainingMs > 0) {
-      refusal = { code: 'OOMKIT_SNAPSHOT_COOLDOWN', outcome: 'refused_cooldown', message: `The last heap snapshot was ${Math.round((now - (this.#lastSnapshotAt ?? now)) / 1000)} s ago; the cooldown is ${this.deps.cooldownMs} ms`, retryAfterSeconds: Math.max(1, Math.ceil(cooldownRemainingMs / 1000)), extra: { cooldownRemainingMs } }
+      refusal = {
+        code: 'OOMKIT_SNAPSHOT_COOLDOWN',
+        outcome: 'refused_cooldown',
+        message: `The last heap snapshot was ${Math.round((now - (this.#lastSnapshotAt ?? now)) / 1000)} s ago; the cooldown is ${this.deps.cooldownMs} ms`,
+        retryAfterSeconds: Math.max(1, Math.ceil(cooldownRemainingMs / 1000)),
+        extra: { cooldownRemainingMs },
+      }
     } else if (dir.ok === false) {
       refusal = { code: dir.code, outcome: 'refused_dir', message: dir.message, retryAfterSeconds: null, extra: {} }
     }
@@ -174,10 +183,18 @@ export class SnapshotGuard {
 
     let estimate: SnapshotRefusal | null = null
     if (free !== null && free < expectedFileBytes) {
-      estimate = { code: 'OOMKIT_DISK_FULL', outcome: 'disk_full', message: `The snapshot file needs about ${expectedFileBytes} bytes and ${dir.dir} has ${free} free`, retryAfterSeconds: null, extra: { neededDiskBytes: expectedFileBytes, freeDiskBytes: free } }
+      estimate = {
+        code: 'OOMKIT_DISK_FULL',
+        outcome: 'disk_full',
+        message: `The snapshot file needs about ${expectedFileBytes} bytes and ${dir.dir} has ${free} free`,
+        retryAfterSeconds: null,
+        extra: { neededDiskBytes: expectedFileBytes, freeDiskBytes: free },
+      }
     } else if (neededBytes > headroom.headroomBytes) {
       estimate = {
-        code: 'OOMKIT_INSUFFICIENT_HEADROOM', outcome: 'refused_headroom', retryAfterSeconds: HEADROOM_RETRY_SECONDS,
+        code: 'OOMKIT_INSUFFICIENT_HEADROOM',
+        outcome: 'refused_headroom',
+        retryAfterSeconds: HEADROOM_RETRY_SECONDS,
         message: `A heap snapshot now needs about ${neededBytes} bytes of memory and only ${headroom.headroomBytes} are left before the ${headroom.source === 'cgroup' ? 'container limit' : "host's available memory"} is reached: taking it could get the process OOM-killed`,
         extra: { neededBytes, headroomBytes: headroom.headroomBytes, hint: HINT },
       }

@@ -35,7 +35,10 @@ export function acceptsGzip(header: string | undefined): boolean {
 
 /** `heap-<pid>-<ISO 8601 basic>.heapsnapshot`: no colons, so every OS keeps the name. */
 export function downloadName(pid: number, at: number): string {
-  const iso = new Date(at).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  const iso = new Date(at)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
   return `heap-${pid}-${iso}.heapsnapshot`
 }
 
@@ -157,7 +160,18 @@ function take(guard: SnapshotGuard, ctx: RouteContext, a: SnapshotAssessment, fo
     const written = writeSnapshotFile(a.dir.dir, function beforeSnapshot() {
       blocked = true
       const h = a.headroom
-      logger.warn({ heapUsed: a.heapUsedBytes, workingSet: h.workingSetBytes, limit: h.limitBytes, neededBytes: a.neededBytes, headroomBytes: h.headroomBytes, forced: force, overridden: a.overridden }, 'heap snapshot starting')
+      logger.warn(
+        {
+          heapUsed: a.heapUsedBytes,
+          workingSet: h.workingSetBytes,
+          limit: h.limitBytes,
+          neededBytes: a.neededBytes,
+          headroomBytes: h.headroomBytes,
+          forced: force,
+          overridden: a.overridden,
+        },
+        'heap snapshot starting',
+      )
       // The next call blocks for seconds and may be the last thing this process does.
       flushLogger(logger)
     })
@@ -174,7 +188,11 @@ function take(guard: SnapshotGuard, ctx: RouteContext, a: SnapshotAssessment, fo
     ctx.audit.outcome = full ? 'disk_full' : 'error'
     logger.error({ err, dir: a.dir.dir }, full ? 'heap snapshot failed: the filesystem is full' : 'heap snapshot failed')
     const message = err instanceof Error ? err.message : String(err)
-    sendError(ctx.res, full ? 'OOMKIT_DISK_FULL' : 'OOMKIT_SNAPSHOT_FAILED', full ? `No room for the heap snapshot in ${a.dir.dir}: ${message}` : `The heap snapshot could not be written: ${message}`)
+    sendError(
+      ctx.res,
+      full ? 'OOMKIT_DISK_FULL' : 'OOMKIT_SNAPSHOT_FAILED',
+      full ? `No room for the heap snapshot in ${a.dir.dir}: ${message}` : `The heap snapshot could not be written: ${message}`,
+    )
     return null
   }
 }
@@ -197,15 +215,20 @@ async function send(guard: SnapshotGuard, ctx: RouteContext, written: WrittenSna
   else res.setHeader('Content-Length', String(written.bytes))
   let stalled = false
   guard.downloadStarted()
-  const watch = watchProgress(res, guard.idleTimeoutMs, function clientTookMore() {
-    guard.downloadProgress()
-  }, function cutOffStalledDownload() {
-    // The client has taken nothing for idleTimeoutMs: it holds the slot and the deleted file's
-    // disk space for as long as it likes otherwise (a hung `curl | less`, a dead port-forward).
-    stalled = true
-    audit.stalled = true
-    res.destroy()
-  })
+  const watch = watchProgress(
+    res,
+    guard.idleTimeoutMs,
+    function clientTookMore() {
+      guard.downloadProgress()
+    },
+    function cutOffStalledDownload() {
+      // The client has taken nothing for idleTimeoutMs: it holds the slot and the deleted file's
+      // disk space for as long as it likes otherwise (a hung `curl | less`, a dead port-forward).
+      stalled = true
+      audit.stalled = true
+      res.destroy()
+    },
+  )
   try {
     const zip = gzip ? createGzip({ level: 1 }) : null
     const done = zip === null ? pipeline(file, res) : pipeline(file, zip, res)

@@ -48,7 +48,9 @@ export function count(value: unknown): number | null {
  * saw checked out (taken before tracking began, or released twice) is ignored.
  */
 export class Checkouts {
+  /** How long acquires waited for a connection. */
   readonly wait = new Histogram(WAIT_BUCKETS)
+  /** Acquires that timed out waiting. */
   timeouts = 0
   readonly #leases = new WeakMap<object, Lease>()
 

@@ -63,14 +63,22 @@ export function detectPool(pool: unknown): { kind: PoolKind; target: object } {
   if (pool !== null && typeof pool === 'object') {
     const o = pool as Obj
     const names = constructorNames(pool)
-    if (fns(o, 'connect', 'query', 'on', 'end') && nums(o, 'totalCount', 'idleCount', 'waitingCount') && (names.includes('Pool') || names.includes('BoundPool') || instanceOfPeer(pool, 'pg', 'Pool'))) {
+    if (
+      fns(o, 'connect', 'query', 'on', 'end') &&
+      nums(o, 'totalCount', 'idleCount', 'waitingCount') &&
+      (names.includes('Pool') || names.includes('BoundPool') || instanceOfPeer(pool, 'pg', 'Pool'))
+    ) {
       return { kind: 'pg', target: pool }
     }
     const core = names.includes('PromisePool') && o.pool !== null && typeof o.pool === 'object' ? (o.pool as Obj) : o
     if (fns(core, 'getConnection', 'releaseConnection', 'query', 'end') && isMysql2Core(core)) {
       return { kind: 'mysql2', target: core }
     }
-    if (fns(o, 'acquire', 'release', 'destroy', 'drain', 'clear') && nums(o, 'size', 'available', 'borrowed', 'pending', 'max') && (names.includes('Pool') || instanceOfPeer(pool, 'generic-pool', 'Pool'))) {
+    if (
+      fns(o, 'acquire', 'release', 'destroy', 'drain', 'clear') &&
+      nums(o, 'size', 'available', 'borrowed', 'pending', 'max') &&
+      (names.includes('Pool') || instanceOfPeer(pool, 'generic-pool', 'Pool'))
+    ) {
       return { kind: 'generic-pool', target: pool }
     }
   }
@@ -81,6 +89,11 @@ export function detectPool(pool: unknown): { kind: PoolKind; target: object } {
 function isMysql2Core(core: Obj): boolean {
   const config = core.config as Obj | undefined
   const names = constructorNames(core)
-  return typeof config === 'object' && config !== null && 'connectionLimit' in config && core._allConnections !== undefined &&
+  return (
+    typeof config === 'object' &&
+    config !== null &&
+    'connectionLimit' in config &&
+    core._allConnections !== undefined &&
     (names.includes('Pool') || instanceOfPeer(core, 'mysql2', 'Pool'))
+  )
 }

@@ -107,13 +107,17 @@ export function trackMysql2(pool: Mysql2Pool, ctx: PoolContext): PoolAdapter {
     restores.push(patch(pool, 'getConnection', trackedGetConnection))
   }
   const release = pool.releaseConnection
-  restores.push(patch(pool, 'releaseConnection', function trackedReleaseConnection(this: unknown, conn: object) {
-    checkouts.released(conn)
-    return release.call(this, conn)
-  }))
+  restores.push(
+    patch(pool, 'releaseConnection', function trackedReleaseConnection(this: unknown, conn: object) {
+      checkouts.released(conn)
+      return release.call(this, conn)
+    }),
+  )
   return {
     kind: 'mysql2',
-    via: viaChannel ? `diagnostics_channel ${MYSQL2_POOL_CONNECT}; releaseConnection wrapped on the instance` : 'getConnection and releaseConnection wrapped on the instance',
+    via: viaChannel
+      ? `diagnostics_channel ${MYSQL2_POOL_CONNECT}; releaseConnection wrapped on the instance`
+      : 'getConnection and releaseConnection wrapped on the instance',
     checkouts,
     gauges: () => ({
       size: count(pool._allConnections?.length),

@@ -38,7 +38,7 @@ export function trackPg(pool: PgPool, ctx: PoolContext): PoolAdapter {
       })
     }
     // The promise form through the callback form: one promise (of the pool's Promise class), not pg's and a .then on it.
-    const P = ((this as { Promise?: PromiseConstructor } | null)?.Promise ?? Promise)
+    const P = (this as { Promise?: PromiseConstructor } | null)?.Promise ?? Promise
     return new P<object>((resolve, reject) => {
       original.call(this, function onConnect(err, client) {
         const ok = err === undefined || err === null

@@ -25,9 +25,7 @@ function leaf(name: string, file: string, line: number, bytes: number, children:
 }
 
 describe('encodeHeapProfile', () => {
-  const tree = leaf('(root)', '', 0, 0, [
-    leaf('main', '/app/main.js', 1, 0, [leaf('load', '/app/load.js', 7, 4096, [leaf('', '/app/load.js', 9, 64)], 2)]),
-  ])
+  const tree = leaf('(root)', '', 0, 0, [leaf('main', '/app/main.js', 1, 0, [leaf('load', '/app/load.js', 7, 4096, [leaf('', '/app/load.js', 9, 64)], 2)])])
 
   it('writes sample types, period, default type and one sample per path holding bytes, leaf first', () => {
     const p = Profile.decode(encodeHeapProfile(tree, { intervalBytes: 1024, timeMs: 1_700_000_000_000 }).encode())
@@ -45,10 +43,12 @@ describe('encodeHeapProfile', () => {
       }),
       value: sample.value.map(Number),
     }))
-    expect(stacks).toEqual(expect.arrayContaining([
-      { frames: ['load@/app/load.js:7', 'main@/app/main.js:1'], value: [128, 4096] },
-      { frames: ['(anonymous)@/app/load.js:9', 'load@/app/load.js:7', 'main@/app/main.js:1'], value: [2, 64] },
-    ]))
+    expect(stacks).toEqual(
+      expect.arrayContaining([
+        { frames: ['load@/app/load.js:7', 'main@/app/main.js:1'], value: [128, 4096] },
+        { frames: ['(anonymous)@/app/load.js:9', 'load@/app/load.js:7', 'main@/app/main.js:1'], value: [2, 64] },
+      ]),
+    )
     expect(stacks).toHaveLength(2) // main holds nothing itself, (root) is left out
     expect(p.function.every((f) => Number(f.startLine) > 0)).toBe(true)
   })
@@ -76,7 +76,12 @@ describe.each(backends)('GET /debug/pprof/heap with the %s backend', (backend) =
   beforeAll(async () => {
     profiler = new HeapProfiler({ backend }).start()
     const logger = pino({ level: 'info' }, { write: (line: string) => audit.push(JSON.parse(line) as Record<string, unknown>) })
-    server = await startServer(createHandler({ routes: () => heapProfileRoutes({ profiler: () => profiler }), logger }, { loopbackListener: true }), 0, '127.0.0.1', logger)
+    server = await startServer(
+      createHandler({ routes: () => heapProfileRoutes({ profiler: () => profiler }), logger }, { loopbackListener: true }),
+      0,
+      '127.0.0.1',
+      logger,
+    )
     site.leakyAllocationSite(20)
   })
   afterAll(async () => {
@@ -115,7 +120,10 @@ const GO = '/usr/bin/go'
 const goReady = existsSync(GO) && (!existsSync('/tmp/apt-install.log') || readFileSync('/tmp/apt-install.log', 'utf8').trimEnd().endsWith('done'))
 const distReady = existsSync(fileURLToPath(new URL('../../../dist/src/heap/profile/routes.js', import.meta.url)))
 
-describe.runIf(requireOrSkip(goReady, 'go tool pprof needs Debian golang-go (/usr/bin/go)') && requireOrSkip(distReady, 'dist/ is not built: run npx tsc -p tsconfig.build.json'))('go tool pprof reads /debug/pprof/heap', () => {
+describe.runIf(
+  requireOrSkip(goReady, 'go tool pprof needs Debian golang-go (/usr/bin/go)') &&
+    requireOrSkip(distReady, 'dist/ is not built: run npx tsc -p tsconfig.build.json'),
+)('go tool pprof reads /debug/pprof/heap', () => {
   let child: ChildProcessWithoutNullStreams
   let ready: { url: string; backend: string; intervalBytes: number }
   const scratch = mkdtempSync(join(tmpdir(), 'oomkit-pprof-'))
@@ -137,10 +145,16 @@ describe.runIf(requireOrSkip(goReady, 'go tool pprof needs Debian golang-go (/us
     expect(ready.backend).toBe(hasDatadog ? 'datadog' : 'inspector')
     expect(ready.intervalBytes).toBe(524288)
     const env = { ...process.env, HOME: scratch, GOCACHE: join(scratch, 'gocache'), PPROF_TMPDIR: scratch, GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' }
-    const { stdout } = await run(GO, ['tool', 'pprof', '-top', '-nodecount=10', '-sample_index=inuse_space', `${ready.url}/debug/pprof/heap`], { env, timeout: 60_000 })
+    const { stdout } = await run(GO, ['tool', 'pprof', '-top', '-nodecount=10', '-sample_index=inuse_space', `${ready.url}/debug/pprof/heap`], {
+      env,
+      timeout: 60_000,
+    })
     const rows = stdout.split('\n').filter((l) => /^\s*[\d.]+[kMG]?B\s/.test(l))
     expect(rows.length, stdout).toBeGreaterThan(0)
-    expect(rows.slice(0, 3).some((r) => r.includes(ALLOC_SITE_FUNCTION)), stdout).toBe(true)
+    expect(
+      rows.slice(0, 3).some((r) => r.includes(ALLOC_SITE_FUNCTION)),
+      stdout,
+    ).toBe(true)
     expect(stdout).toMatch(/Type: inuse_space/)
 
     const top = (await (await fetch(`${ready.url}/debug/memory/top?limit=5`)).json()) as { function: string; file: string; line: number }[]

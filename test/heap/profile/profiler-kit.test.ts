@@ -24,7 +24,7 @@ afterEach(async () => {
   site.releaseAllocations()
 })
 
-describe('the kit\'s heap profiler', () => {
+describe("the kit's heap profiler", () => {
   it('runs by default at 512 KiB and puts backend, interval and the top 10 sites in the report', () => {
     const k = kit().start()
     site.leakyAllocationSite(20)
@@ -42,7 +42,7 @@ describe('the kit\'s heap profiler', () => {
     for (const row of profile!.topSites) expect(Number.isInteger(row.bytes)).toBe(true)
   })
 
-  it('serves both routes on the kit\'s own server, and GET /debug/memory has the profile section', async () => {
+  it("serves both routes on the kit's own server, and GET /debug/memory has the profile section", async () => {
     const k = kit().start()
     expect(internals(k).routes.map((r) => r.path)).toEqual(expect.arrayContaining(['/debug/pprof/heap', '/debug/memory/top']))
     const { url } = await k.listen({ port: 0 })

@@ -86,7 +86,7 @@ describe.each(backends)('HeapProfiler with the %s backend', (backend) => {
   })
 })
 
-describe('one owner of V8\'s sampler per process', () => {
+describe("one owner of V8's sampler per process", () => {
   it('a second profiler shares the running sampler, and only the last stop ends it', () => {
     const first = profiler('auto', 512 * 1024).start()
     const second = profiler('auto', 64 * 1024).start()

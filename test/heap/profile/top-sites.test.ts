@@ -53,7 +53,7 @@ describe('topSites folding', () => {
     expect(topSites(profile, 1).map((r) => r.function)).toEqual(['handleRequest'])
   })
 
-  it('treats oomkit frames as the user\'s when its directories are not given as its own', () => {
+  it("treats oomkit frames as the user's when its directories are not given as its own", () => {
     const rows = topSites(profile, 10, { ownDirs: [] })
     expect(rows.find((r) => r.function === 'set')).toMatchObject({ file: OOMKIT_FILE, bytes: 50 })
   })
@@ -70,7 +70,7 @@ describe('topSites folding', () => {
     expect(isInternalFrame('(anonymous)', '/app/index.js')).toBe(false)
   })
 
-  it('finds oomkit\'s own directory from its own URL (src here, dist/src when built)', () => {
+  it("finds oomkit's own directory from its own URL (src here, dist/src when built)", () => {
     expect(OOMKIT_DIRS[0]).toBe(join(import.meta.dirname, '..', '..', '..', 'src') + '/')
   })
 })

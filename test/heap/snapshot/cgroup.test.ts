@@ -79,7 +79,10 @@ describe.runIf(memoryCgroupsAvailable())('heap snapshot guard in a real memory c
 
     const memory = await get(`${info.url}/debug/memory`)
     expect(memory.status).toBe(200)
-    expect(jsonBody(memory)).toMatchObject({ container: { cgroupVersion: 1, limitBytes: limit }, snapshot: { possible: false, reason: 'OOMKIT_INSUFFICIENT_HEADROOM' } })
+    expect(jsonBody(memory)).toMatchObject({
+      container: { cgroupVersion: 1, limitBytes: limit },
+      snapshot: { possible: false, reason: 'OOMKIT_INSUFFICIENT_HEADROOM' },
+    })
     expect(child.exitCode).toBeNull()
     expect(child.signalCode).toBeNull()
     expect(oomKills(cg)).toBe(killsBefore)

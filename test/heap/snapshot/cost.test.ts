@@ -4,12 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { getHeapSpaceStatistics } from 'node:v8'
 import { describe, it, expect } from 'vitest'
-import {
-  SNAPSHOT_COST_COEFFICIENTS,
-  estimateSnapshotCost,
-  readHeapCostInput,
-  type HeapCostInput,
-} from '../../../src/heap/snapshot/index.js'
+import { SNAPSHOT_COST_COEFFICIENTS, estimateSnapshotCost, readHeapCostInput, type HeapCostInput } from '../../../src/heap/snapshot/index.js'
 
 const MB = 1_000_000
 
@@ -74,11 +69,7 @@ describe('estimateSnapshotCost', () => {
 
   it('returns integers', () => {
     for (const used of [0, 1, 0.5, 12_345.678, 3 * MB + 0.1, 2 ** 40 + 0.3]) {
-      for (const input of [
-        heap({ old_space: used }),
-        heap({ large_object_space: used, old_space: used / 3 }),
-        { usedHeapBytes: used, spaces: [] },
-      ]) {
+      for (const input of [heap({ old_space: used }), heap({ large_object_space: used, old_space: used / 3 }), { usedHeapBytes: used, spaces: [] }]) {
         const estimate = estimateSnapshotCost(input)
         expect(Number.isInteger(estimate), `${JSON.stringify(input)} -> ${estimate}`).toBe(true)
         expect(estimate).toBeGreaterThanOrEqual(SNAPSHOT_COST_COEFFICIENTS.baseBytes)
@@ -88,9 +79,7 @@ describe('estimateSnapshotCost', () => {
 
   it('prices a heap without space statistics at the large-object rate', () => {
     const c = SNAPSHOT_COST_COEFFICIENTS
-    expect(estimateSnapshotCost({ usedHeapBytes: 10 * MB, spaces: [] })).toBe(
-      c.baseBytes + c.largeObjectSpaceFactor * 10 * MB,
-    )
+    expect(estimateSnapshotCost({ usedHeapBytes: 10 * MB, spaces: [] })).toBe(c.baseBytes + c.largeObjectSpaceFactor * 10 * MB)
   })
 
   it('rejects byte counts that are negative or not finite, naming the field', () => {
@@ -208,7 +197,7 @@ describe('estimateSnapshotCost against a real heap snapshot', () => {
       const estimate = estimateSnapshotCost(r.input)
       const detail = `heap ${r.input.usedHeapBytes} B, measured extra ${measured} B, estimate ${estimate} B`
       expect(r.input.usedHeapBytes, detail).toBeGreaterThan(20 * MB)
-      expect(measured, detail).toBeGreaterThan(r.input.usedHeapBytes); // sanity: it is a real cost
+      expect(measured, detail).toBeGreaterThan(r.input.usedHeapBytes) // sanity: it is a real cost
       expect(estimate, detail).toBeGreaterThanOrEqual(measured)
       expect(estimate, detail).toBeLessThanOrEqual(2 * measured)
     } finally {

@@ -86,7 +86,15 @@ describe('snapshot directory rules', () => {
     const neverCreated = shmPath('fallback-never-created')
     const both = prepareSnapshotDir(shm, false, neverCreated)
     expect(both).toMatchObject({ ok: false, code: 'OOMKIT_SNAPSHOT_DIR_TMPFS', onTmpfs: true })
-    const g = new SnapshotGuard({ diagnosticsDir: shm, fallbackRoot: neverCreated, cooldownMs: 0, allowTmpfs: false, procRoot: '/proc', logger: capture().logger, readContainer: () => null })
+    const g = new SnapshotGuard({
+      diagnosticsDir: shm,
+      fallbackRoot: neverCreated,
+      cooldownMs: 0,
+      allowTmpfs: false,
+      procRoot: '/proc',
+      logger: capture().logger,
+      readContainer: () => null,
+    })
     expect(g.acquire(true).refusal).toMatchObject({ code: 'OOMKIT_SNAPSHOT_DIR_TMPFS', outcome: 'refused_dir', retryAfterSeconds: null })
     expect(g.status()).toMatchObject({ possible: false, reason: 'OOMKIT_SNAPSHOT_DIR_TMPFS', dirOnTmpfs: true })
     expect(FALLBACK_SNAPSHOT_ROOT).toBe('/var/tmp/oomkit')
@@ -95,7 +103,11 @@ describe('snapshot directory rules', () => {
   it('refuses a parent writable by others without the sticky bit, and accepts it with', () => {
     const parent = tempDir('shared')
     chmodSync(parent, 0o777)
-    expect(prepareSnapshotDir(parent, false)).toMatchObject({ ok: false, code: 'OOMKIT_SNAPSHOT_DIR_UNUSABLE', message: expect.stringMatching(/writable by others/) as string })
+    expect(prepareSnapshotDir(parent, false)).toMatchObject({
+      ok: false,
+      code: 'OOMKIT_SNAPSHOT_DIR_UNUSABLE',
+      message: expect.stringMatching(/writable by others/) as string,
+    })
     chmodSync(parent, 0o1777)
     expect(prepareSnapshotDir(parent, false)).toMatchObject({ ok: true, dir: join(parent, 'snapshots') })
     expect(statSync(join(parent, 'snapshots')).mode & 0o777).toBe(0o700)
@@ -106,6 +118,10 @@ describe('snapshot directory rules', () => {
     const parent = tempDir('owned')
     mkdirSync(join(parent, 'snapshots'), { mode: 0o700 })
     chownSync(join(parent, 'snapshots'), 65534, 65534)
-    expect(prepareSnapshotDir(parent, false)).toMatchObject({ ok: false, code: 'OOMKIT_SNAPSHOT_DIR_UNUSABLE', message: expect.stringMatching(/belongs to uid 65534/) as string })
+    expect(prepareSnapshotDir(parent, false)).toMatchObject({
+      ok: false,
+      code: 'OOMKIT_SNAPSHOT_DIR_UNUSABLE',
+      message: expect.stringMatching(/belongs to uid 65534/) as string,
+    })
   })
 })

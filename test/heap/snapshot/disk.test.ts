@@ -40,7 +40,15 @@ describe.runIf(requireOrSkip(isRoot, 'mounting a small tmpfs to fill up needs ro
     const dir = join(diag, 'snapshots')
     const registry = new Registry()
     const { logger, lines } = capture()
-    kit = createOomkit({ logger, registry, logIntervalMs: 0, sampleIntervalMs: 60_000, defaultMetrics: false, diagnosticsDir: diag, snapshot: { cooldownMs: 60_000, allowTmpfs: true } }).start()
+    kit = createOomkit({
+      logger,
+      registry,
+      logIntervalMs: 0,
+      sampleIntervalMs: 60_000,
+      defaultMetrics: false,
+      diagnosticsDir: diag,
+      snapshot: { cooldownMs: 60_000, allowTmpfs: true },
+    }).start()
     const url = `${(await kit.listen({ port: 0 })).url}/debug/heap`
     expect(kit.report().snapshot).toMatchObject({ dir, dirOnTmpfs: true, possible: false, reason: 'OOMKIT_DISK_FULL' })
 
@@ -84,7 +92,9 @@ describe.runIf(requireOrSkip(isRoot, 'mounting a small tmpfs to fill up needs ro
 
     const roomy = join(tempDir('roomy'), 'truncated.heapsnapshot')
     writeFileSync(roomy, head, { mode: 0o600 })
-    expect(() => openValidated(roomy, roomy)).toThrow(expect.objectContaining({ diskFull: false, message: expect.stringMatching(/incomplete/) as string }) as SnapshotWriteError)
+    expect(() => openValidated(roomy, roomy)).toThrow(
+      expect.objectContaining({ diskFull: false, message: expect.stringMatching(/incomplete/) as string }) as SnapshotWriteError,
+    )
     writeFileSync(roomy, '', { mode: 0o600 })
     expect(() => openValidated(roomy, roomy)).toThrow(/incomplete heap snapshot \(0 bytes/)
   })

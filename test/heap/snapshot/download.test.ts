@@ -9,7 +9,21 @@ import { connect, type Socket } from 'node:net'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { until } from '../../helpers/http.js'
 import {
-  type Served, TARGETS, TOKEN, audits, get, jsonBody, keepAlive, openFilesIn, parseSnapshot, removeTempDirs, serve, settle, sleep, snapshotCount, stopKits,
+  type Served,
+  TARGETS,
+  TOKEN,
+  audits,
+  get,
+  jsonBody,
+  keepAlive,
+  openFilesIn,
+  parseSnapshot,
+  removeTempDirs,
+  serve,
+  settle,
+  sleep,
+  snapshotCount,
+  stopKits,
 } from './helpers.js'
 
 afterEach(stopKits)

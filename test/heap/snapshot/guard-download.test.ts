@@ -13,8 +13,14 @@ afterAll(removeTempDirs)
 function guard(cooldownMs: number, idleTimeoutMs: number): { g: SnapshotGuard; clock: { t: number } } {
   const clock = { t: 5_000_000 }
   const g = new SnapshotGuard({
-    diagnosticsDir: tempDir('guard-dl'), cooldownMs, idleTimeoutMs, allowTmpfs: false, procRoot: '/proc',
-    logger: capture().logger, readContainer: () => null, now: () => clock.t,
+    diagnosticsDir: tempDir('guard-dl'),
+    cooldownMs,
+    idleTimeoutMs,
+    allowTmpfs: false,
+    procRoot: '/proc',
+    logger: capture().logger,
+    readContainer: () => null,
+    now: () => clock.t,
   })
   return { g, clock }
 }

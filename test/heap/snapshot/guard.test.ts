@@ -21,14 +21,31 @@ const shmIsTmpfs = (() => {
 })()
 
 function container(limitBytes: number | null, workingSetBytes: number | null): ContainerMemory {
-  return { cgroupVersion: 2, cgroupPath: '/', limitBytes, usageBytes: workingSetBytes, workingSetBytes, rssBytes: null, cacheBytes: null, inactiveFileBytes: null, oomKills: 0, pressure: null }
+  return {
+    cgroupVersion: 2,
+    cgroupPath: '/',
+    limitBytes,
+    usageBytes: workingSetBytes,
+    workingSetBytes,
+    rssBytes: null,
+    cacheBytes: null,
+    inactiveFileBytes: null,
+    oomKills: 0,
+    pressure: null,
+  }
 }
 
 function guard(overrides: Partial<SnapshotGuardDeps> = {}): { g: SnapshotGuard; clock: { t: number } } {
   const clock = { t: 1_000_000 }
   const g = new SnapshotGuard({
-    diagnosticsDir: tempDir('guard'), cooldownMs: 60_000, allowTmpfs: false, procRoot: '/proc',
-    logger: capture().logger, readContainer: () => null, now: () => clock.t, ...overrides,
+    diagnosticsDir: tempDir('guard'),
+    cooldownMs: 60_000,
+    allowTmpfs: false,
+    procRoot: '/proc',
+    logger: capture().logger,
+    readContainer: () => null,
+    now: () => clock.t,
+    ...overrides,
   })
   return { g, clock }
 }
@@ -44,7 +61,12 @@ describe('SnapshotGuard (injected clock)', () => {
     expect(g.acquire(false).refusal).toMatchObject({ code: 'OOMKIT_SNAPSHOT_IN_PROGRESS', retryAfterSeconds: 50 })
     g.release()
     // force never sets aside the cooldown.
-    expect(g.acquire(true).refusal).toMatchObject({ code: 'OOMKIT_SNAPSHOT_COOLDOWN', outcome: 'refused_cooldown', retryAfterSeconds: 50, extra: { cooldownRemainingMs: 50_000 } })
+    expect(g.acquire(true).refusal).toMatchObject({
+      code: 'OOMKIT_SNAPSHOT_COOLDOWN',
+      outcome: 'refused_cooldown',
+      retryAfterSeconds: 50,
+      extra: { cooldownRemainingMs: 50_000 },
+    })
     clock.t += 49_001
     expect(g.assess(false, false).refusal).toMatchObject({ retryAfterSeconds: 1 })
     expect(g.status()).toMatchObject({ possible: false, cooldownRemainingMs: 999, lastSnapshotAt: new Date(1_010_000 - 10_000).toISOString() })
@@ -56,7 +78,11 @@ describe('SnapshotGuard (injected clock)', () => {
     const { g } = guard({ readContainer: () => container(256 * MiB, 256 * MiB - 5 * MiB) })
     const a = g.assess(false, true)
     expect(a.headroom).toMatchObject({ headroomBytes: 5 * MiB, source: 'cgroup', limitBytes: 256 * MiB })
-    expect(a.refusal).toMatchObject({ code: 'OOMKIT_INSUFFICIENT_HEADROOM', retryAfterSeconds: 60, extra: { neededBytes: a.neededBytes, headroomBytes: 5 * MiB } })
+    expect(a.refusal).toMatchObject({
+      code: 'OOMKIT_INSUFFICIENT_HEADROOM',
+      retryAfterSeconds: 60,
+      extra: { neededBytes: a.neededBytes, headroomBytes: 5 * MiB },
+    })
     expect(a.neededBytes).toBeGreaterThan(48_000_000)
     const forced = g.acquire(true)
     expect(forced.refusal).toBeNull()
@@ -75,7 +101,13 @@ describe('SnapshotGuard (injected clock)', () => {
 
 describe('headroom', () => {
   it('is limit − working set, capped by the host; the host alone without a limit', () => {
-    expect(computeHeadroom(container(100, 30), 1000)).toEqual({ headroomBytes: 70, source: 'cgroup', limitBytes: 100, workingSetBytes: 30, hostAvailableBytes: 1000 })
+    expect(computeHeadroom(container(100, 30), 1000)).toEqual({
+      headroomBytes: 70,
+      source: 'cgroup',
+      limitBytes: 100,
+      workingSetBytes: 30,
+      hostAvailableBytes: 1000,
+    })
     expect(computeHeadroom(container(100, 130), 1000).headroomBytes).toBe(0)
     expect(computeHeadroom(container(10_000, 30), 1000).headroomBytes).toBe(1000)
     expect(computeHeadroom(container(null, 30), 1000)).toMatchObject({ headroomBytes: 1000, source: 'host' })

@@ -189,7 +189,16 @@ export async function startKit(extra: OomkitOptions = {}, onLine?: (line: Line, 
   const dir = join(diag, 'snapshots')
   const registry = new Registry()
   const { logger, lines } = capture(onLine === undefined ? undefined : (line) => onLine(line, dir))
-  const kit = createOomkit({ logger, registry, logIntervalMs: 0, sampleIntervalMs: 60_000, defaultMetrics: false, diagnosticsDir: diag, ...roots('v2-unlimited'), ...extra })
+  const kit = createOomkit({
+    logger,
+    registry,
+    logIntervalMs: 0,
+    sampleIntervalMs: 60_000,
+    defaultMetrics: false,
+    diagnosticsDir: diag,
+    ...roots('v2-unlimited'),
+    ...extra,
+  })
   kits.push(kit)
   kit.start()
   const server = await kit.listen({ port: 0 })

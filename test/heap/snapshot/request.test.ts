@@ -39,7 +39,7 @@ async function noSnapshotTaken(t: Served): Promise<void> {
 
 describe.each(TARGETS)('%s', (target) => {
   describe.each(['GET', 'POST'] as const)('%s with valid headers and a malformed body', (method) => {
-    it.each(MALFORMED)('%s: the server\'s 400, no snapshot, one audit line saying 400 bad-request', async (_name, header, body) => {
+    it.each(MALFORMED)("%s: the server's 400, no snapshot, one audit line saying 400 bad-request", async (_name, header, body) => {
       const t = await serve(target, { snapshot: { cooldownMs: 60_000 } })
       const r = await rawSend(t.port, `${method} /debug/heap HTTP/1.1\r\nHost: localhost\r\n${AUTH}${header}\r\n${body}`)
       expect(r.statusLine).toBe('HTTP/1.1 400 Bad Request')

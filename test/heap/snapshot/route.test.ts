@@ -1,14 +1,27 @@
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { audits, get, jsonBody, keepAlive, openFilesIn, parseSnapshot, removeTempDirs, settle, sleep, snapshotCount, startKit, stopKits, tightCgroup } from './helpers.js'
+import {
+  audits,
+  get,
+  jsonBody,
+  keepAlive,
+  openFilesIn,
+  parseSnapshot,
+  removeTempDirs,
+  settle,
+  sleep,
+  snapshotCount,
+  startKit,
+  stopKits,
+  tightCgroup,
+} from './helpers.js'
 
 afterEach(stopKits)
 afterAll(() => {
   keepAlive.destroy()
   removeTempDirs()
 })
-
 
 describe('GET /debug/heap', () => {
   it('streams a snapshot that parses, written 0600 in a 0700 directory and deleted after the download', async () => {

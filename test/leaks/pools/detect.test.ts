@@ -28,7 +28,12 @@ describe('detectPool', () => {
     class KnexPool extends EventEmitter {
       acquire(): void {}
     }
-    for (const [value, what] of [[new KnexPool(), 'an object of class KnexPool'], [{ connect() {}, query() {} }, 'an object of class Object'], [null, 'null'], ['pg', 'string']] as const) {
+    for (const [value, what] of [
+      [new KnexPool(), 'an object of class KnexPool'],
+      [{ connect() {}, query() {} }, 'an object of class Object'],
+      [null, 'null'],
+      ['pg', 'string'],
+    ] as const) {
       let error: unknown
       try {
         detectPool(value)

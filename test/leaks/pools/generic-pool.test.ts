@@ -16,15 +16,18 @@ const THRESHOLD = 30_000
 const created: pg.Client[] = []
 
 function clientPool(options: genericPool.Options = {}): genericPool.Pool<pg.Client> {
-  return genericPool.createPool<pg.Client>({
-    async create() {
-      const client = new pg.Client({ connectionString: PG_URL })
-      await client.connect()
-      created.push(client)
-      return client
+  return genericPool.createPool<pg.Client>(
+    {
+      async create() {
+        const client = new pg.Client({ connectionString: PG_URL })
+        await client.connect()
+        created.push(client)
+        return client
+      },
+      destroy: (client) => client.end(),
     },
-    destroy: (client) => client.end(),
-  }, { max: 3, ...options })
+    { max: 3, ...options },
+  )
 }
 
 describe.runIf(requireOrSkip(up, unreachable('PostgreSQL', PG_URL)))('generic-pool', () => {
@@ -64,8 +67,19 @@ describe.runIf(requireOrSkip(up, unreachable('PostgreSQL', PG_URL)))('generic-po
     const body = await leaks()
     const leases = (body.leases as Record<string, unknown>[]).filter((l) => l.pool === 'workers')
     expect(leases).toHaveLength(2)
-    expect(leases[0]).toMatchObject({ kind: 'generic-pool', site: { function: 'leakyGenericRoute', file: ROUTES_FILE, line: lineOf(ROUTES_FILE, 'LEAK-SITE generic-pool') } })
-    expect((body.pools as Record<string, unknown>[])[0]).toMatchObject({ name: 'workers', kind: 'generic-pool', size: 2, waiting: 1, max: 2, open: 2, leaks: 2 })
+    expect(leases[0]).toMatchObject({
+      kind: 'generic-pool',
+      site: { function: 'leakyGenericRoute', file: ROUTES_FILE, line: lineOf(ROUTES_FILE, 'LEAK-SITE generic-pool') },
+    })
+    expect((body.pools as Record<string, unknown>[])[0]).toMatchObject({
+      name: 'workers',
+      kind: 'generic-pool',
+      size: 2,
+      waiting: 1,
+      max: 2,
+      open: 2,
+      leaks: 2,
+    })
     // Releasing a leaked one lets the waiting request through (pool.use releases its own).
     const leaked = created.filter((c) => pool.isBorrowedResource(c))
     await pool.release(leaked[0] as pg.Client)

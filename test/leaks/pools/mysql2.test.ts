@@ -33,7 +33,8 @@ describe.runIf(requireOrSkip(up, unreachable('MariaDB', MYSQL_URL)))('mysql2 poo
   })
 
   const leaks = async (): Promise<Record<string, unknown>> => (await send(debugPort, { path: '/debug/leaks' })).json as Record<string, unknown>
-  const leasesOf = async (pool: string): Promise<Record<string, unknown>[]> => ((await leaks()).leases as Record<string, unknown>[]).filter((l) => l.pool === pool)
+  const leasesOf = async (pool: string): Promise<Record<string, unknown>[]> =>
+    ((await leaks()).leases as Record<string, unknown>[]).filter((l) => l.pool === pool)
 
   it('callback API: names the route after the threshold, counts, and logs the unleaked line on release', async () => {
     const pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 4 })
@@ -51,9 +52,21 @@ describe.runIf(requireOrSkip(up, unreachable('MariaDB', MYSQL_URL)))('mysql2 poo
     t.advance(THRESHOLD + 1)
     const leases = await leasesOf('mysql')
     expect(leases).toHaveLength(2)
-    expect(leases[0]).toMatchObject({ kind: 'mysql2', site: { function: 'leakyCallbackRoute', file: ROUTES_FILE, line: lineOf(ROUTES_FILE, 'LEAK-SITE mysql-callback') } })
+    expect(leases[0]).toMatchObject({
+      kind: 'mysql2',
+      site: { function: 'leakyCallbackRoute', file: ROUTES_FILE, line: lineOf(ROUTES_FILE, 'LEAK-SITE mysql-callback') },
+    })
     const pools = (await leaks()).pools as Record<string, unknown>[]
-    expect(pools.find((p) => p.name === 'mysql')).toMatchObject({ open: 2, acquired: 5, released: 3, size: 3, idle: 1, waiting: 0, max: 4, via: expect.stringContaining(MYSQL2_POOL_CONNECT) })
+    expect(pools.find((p) => p.name === 'mysql')).toMatchObject({
+      open: 2,
+      acquired: 5,
+      released: 3,
+      size: 3,
+      idle: 1,
+      waiting: 0,
+      max: 4,
+      via: expect.stringContaining(MYSQL2_POOL_CONNECT),
+    })
     expect(t.linesWith('connection held past threshold').filter((l) => l.pool === 'mysql')).toHaveLength(2)
     for (const c of connections.splice(0)) c.release()
     expect(t.linesWith('previously reported connection released (unleaked)').filter((l) => l.pool === 'mysql')).toHaveLength(2)
