@@ -1,4 +1,5 @@
 import type { AnyCapabilityDefinition } from './capability.js'
+import { cacheCapability } from './cache/index.js'
 import { heapProfileCapability } from './heap/profile/index.js'
 import { snapshotCapability } from './heap/snapshot/index.js'
 
@@ -9,4 +10,5 @@ import { snapshotCapability } from './heap/snapshot/index.js'
 export const CAPABILITIES: readonly AnyCapabilityDefinition[] = [
   heapProfileCapability,
   snapshotCapability,
+  cacheCapability,
 ]

@@ -79,6 +79,13 @@ export class CapabilitySet {
     for (const m of this.#members) this.#call(m, 'onMajorGc', () => m.capability.onMajorGc?.(gc))
   }
 
+  /** The fields every capability adds to the `"memory"` line; one that throws is logged and adds none. */
+  logFields(): Record<string, unknown> {
+    const out: Record<string, unknown> = {}
+    for (const m of this.#members) this.#call(m, 'logFields', () => Object.assign(out, m.capability.logFields?.()))
+    return out
+  }
+
   /** Every section: the announced ones null, then each capability's. */
   sections(): ReportSections {
     const out: Record<string, unknown> = { ...ANNOUNCED_SECTIONS }

@@ -35,14 +35,12 @@ import type { ResolvedCoreOptions } from './options/core.js'
 export interface ReportSections {
   /** Live-set trend and time-to-limit forecast: not built yet, always null. */
   trend: null
-  /** Bounded caches: not built yet, always null. */
-  caches: null
   /** Tracked resources (connection leaks): not built yet, always null. */
   leaks: null
 }
 
 /** Sections announced in the report before their capability exists: null until it lands (it then removes its key here). */
-export const ANNOUNCED_SECTIONS: Readonly<Pick<ReportSections, 'trend' | 'caches' | 'leaks'>> = Object.freeze({ trend: null, caches: null, leaks: null })
+export const ANNOUNCED_SECTIONS: Readonly<Pick<ReportSections, 'trend' | 'leaks'>> = Object.freeze({ trend: null, leaks: null })
 
 /**
  * Members capabilities add to the kit instance (`kit.cache(...)`, `kit.leaks`), augmented by each
@@ -109,6 +107,8 @@ export interface Capability<S> {
   onSample?(reading: Reading): void
   /** Called after every major GC. */
   onMajorGc?(gc: MajorGc): void
+  /** Fields it adds to the periodic `"memory"` log line (read on every line; keep them few). */
+  logFields?(): Readonly<Record<string, unknown>>
   /** Its report section, read on every `report()`. */
   section(): S
 }

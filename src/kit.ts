@@ -160,7 +160,7 @@ export class Oomkit {
 
   /** Writes the `"memory"` info line now, from the newest sample. */
   logMemory(): void {
-    logMemoryLine(this.logger, memoryFields(this.#memory.latest(), this.#memory.gc.liveAfterGcBytes))
+    logMemoryLine(this.logger, { ...memoryFields(this.#memory.latest(), this.#memory.gc.liveAfterGcBytes), ...this.#capabilities.logFields() })
   }
 
   /** The memory report: the same object `GET /debug/memory` returns. Takes a fresh reading. */

@@ -134,7 +134,7 @@ describe('capability lifecycle', () => {
     await new Promise((r) => setTimeout(r, 250))
     expect(lines).toContainEqual(expect.objectContaining({ capability: 'faulty', hook: 'onSample', msg: expect.stringContaining('failed in onSample') }))
     // The report still answers, with every section.
-    expect(kit.report()).toMatchObject({ trend: null, caches: null, leaks: null })
+    expect(kit.report()).toMatchObject({ trend: null, leaks: null, caches: { count: 0 } })
     await kit.stop()
     expect(log.slice(3)).toEqual(['stop last', 'stop faulty', 'stop first'])
     expect(lines).toContainEqual(expect.objectContaining({ capability: 'faulty', msg: expect.stringContaining('failed to stop cleanly') }))
