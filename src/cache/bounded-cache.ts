@@ -155,7 +155,8 @@ export class BoundedCache<K, V> implements Cache<K, V> {
       sizeCalculation: sized ? (value: V, key: K) => this.#measure(value, key) : undefined,
       ttl: options.ttlMs ?? undefined,
       ttlResolution: options.ttlMs === null ? undefined : 0,
-      perf: options.now === null ? undefined : { now: options.now },
+      // lru-cache takes a start time of 0 for "no TTL": a clock that starts at 0 would never expire.
+      perf: options.now === null ? undefined : { now: offsetClock(options.now) },
       dispose: (_value: V, _key: K, reason: LRUCache.DisposeReason) => {
         if (reason === 'evict') this.#capacity++
         else if (reason === 'expire') this.#expired++
@@ -389,6 +390,10 @@ export class BoundedCache<K, V> implements Cache<K, V> {
     for (const key of expired) lru.get(key)
     return expired.length
   }
+}
+
+function offsetClock(now: () => number): () => number {
+  return () => now() + 1
 }
 
 function shareOf(share: number, limitBytes: number): number {
