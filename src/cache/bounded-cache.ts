@@ -1,96 +1,13 @@
-import { LRUCache } from 'lru-cache'
+import type { LRUCache } from 'lru-cache'
 import { OomkitError } from '../errors.js'
 import { type ResolvedCacheOptions, cacheLabel } from './options.js'
-import { defaultSizeOf } from './size-of.js'
+import type { Cache, CacheHost, CacheStats, Resize } from './cache-types.js'
+import { InFlight, isThenable } from './in-flight.js'
+import { NO_BOUND, createLru, sweepExpired } from './lru.js'
+import { defaultSizeOf, sampleBytes } from './size-of.js'
 
-/** Why entries left a cache. */
-export interface CacheEvictions {
-  /** Pushed out by `max` or `maxBytes` (a value too big for `maxBytes` on its own counts here too). */
-  readonly capacity: number
-  /** Past `ttlMs`: dropped when read or by the sweep. */
-  readonly expired: number
-  /** Overwritten by `set` with another value. */
-  readonly replaced: number
-  /** Removed by `delete` or `clear`. */
-  readonly deleted: number
-}
+export type { Cache, CacheEvictions, CacheHost, CacheStats, Resize } from './cache-types.js'
 
-/** A cache's counters and size, as `stats()`, the metrics and the report give them. */
-export interface CacheStats {
-  /** Lookups (`get`, `getOrLoad`, memoized calls) answered from the cache; joining a load in flight counts. */
-  readonly hits: number
-  /** Lookups that found nothing (for `getOrLoad` and memoize: loads started). */
-  readonly misses: number
-  /** hits / (hits + misses), or null before the first lookup. */
-  readonly hitRatio: number | null
-  /** `set` calls with a value (one refused as too big for `maxBytes` included), and values stored by loads. */
-  readonly sets: number
-  readonly evictions: CacheEvictions
-  /** Entries held now (expired ones not yet dropped included). */
-  readonly entries: number
-  /**
-   * Bytes held now, as `sizeOf` counts them: the exact sum for a cache with `maxBytes`; for one
-   * bounded by `max` only, entries × the mean size of up to 64 entries sampled from the most
-   * recently used end, when read (so that `set` never pays for measuring).
-   */
-  readonly bytes: number
-  /** Whether `bytes` is sampled (a cache bounded by `max` only) rather than the exact sum. */
-  readonly bytesSampled: boolean
-  /** `max`, or null. */
-  readonly maxEntries: number | null
-  /** The byte bound now (a share of the limit resolved), or null. */
-  readonly maxBytes: number | null
-}
-
-/**
- * A bounded LRU cache on lru-cache, counted in metrics and in the memory report. Made by
- * `kit.cache(name, options)` or `createCache(name, options)`.
- */
-export interface Cache<K, V> {
-  /** Its name: the `cache` label of its series. */
-  readonly name: string
-  /** The value, made most recently used; counts a hit or a miss. An expired entry is a miss (and is dropped). */
-  get(key: K): V | undefined
-  /** Stores a value (evicting the least recently used as the bounds need). `undefined` deletes the key. */
-  set(key: K, value: V): this
-  /** Whether a live entry exists; neither counts nor changes recency. */
-  has(key: K): boolean
-  /** The value without counting or changing recency. */
-  peek(key: K): V | undefined
-  /** Removes the key; true when it was there. */
-  delete(key: K): boolean
-  /** Removes every entry (counted as deleted). */
-  clear(): void
-  /** Entries held now. */
-  readonly size: number
-  /**
-   * Cache-aside: the cached value, or the loader's, stored for next time. Concurrent calls for a
-   * key share one load; a rejection is not cached; `undefined` is returned but not stored. A
-   * `set` or `delete` of the key while it loads wins over the load's result.
-   */
-  getOrLoad(key: K, loader: (key: K) => V | Promise<V>): Promise<V>
-  /** Counters and size now. */
-  stats(): CacheStats
-  /** Empties it and takes its series out of the metrics and the report; later `set`s throw `OOMKIT_CACHE_CLOSED`. */
-  close(): void
-}
-
-/** Where a cache is attached (an instance's registry). */
-export interface CacheHost {
-  /** The memory limit now, that a share in `maxBytes` is taken of. */
-  limitBytes(): number
-  /** A cache tells its host it was closed. */
-  release(cache: BoundedCache<never, never>): void
-}
-
-/** What a limit change did to a cache. */
-export interface Resize {
-  readonly before: number | null
-  readonly after: number
-  readonly evicted: number
-}
-
-const NO_BOUND = Number.MAX_SAFE_INTEGER
 /** Entries a cache bounded by `max` only measures when its bytes are read. */
 export const BYTES_SAMPLE = 64
 
@@ -98,8 +15,6 @@ export const BYTES_SAMPLE = 64
 export function closedError(name: string): OomkitError {
   return new OomkitError('OOMKIT_CACHE_CLOSED', `${cacheLabel(name)} was closed; create a new one`)
 }
-
-const isThenable = (v: unknown): v is PromiseLike<unknown> => v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function'
 
 /** The implementation of {@link Cache}: lru-cache does the eviction; this counts and bounds bytes. */
 export class BoundedCache<K, V> implements Cache<K, V> {
@@ -118,7 +33,7 @@ export class BoundedCache<K, V> implements Cache<K, V> {
   #expired = 0
   #replaced = 0
   #deleted = 0
-  #inflight: Map<K, Promise<V>> | null = null
+  readonly #inflight = new InFlight<K, V>()
   #host: CacheHost | null = null
   #closed = false
   /** The warning watch's state (warnings.ts). @internal */
@@ -145,26 +60,19 @@ export class BoundedCache<K, V> implements Cache<K, V> {
     // member) makes lru-cache refuse a value too big on its own. Without a byte bound nothing is
     // measured on set (tracking costs lru-cache ~15% of its set throughput): bytes are sampled
     // when read.
-    const sized = this.#sized
-    // One literal with every key (undefined takes lru-cache's default): an object built from
-    // spreads goes to dictionary mode and makes the constructor several times slower.
-    this.#lru = new LRUCache<NonNullable<K>, NonNullable<V>>({
-      max: options.max ?? undefined,
-      maxSize: sized ? NO_BOUND : undefined,
-      maxEntrySize: sized ? this.#maxBytes : undefined,
-      sizeCalculation: sized ? (value: V, key: K) => this.#measure(value, key) : undefined,
-      ttl: options.ttlMs ?? undefined,
-      ttlResolution: options.ttlMs === null ? undefined : 0,
-      // lru-cache takes a start time of 0 for "no TTL": a clock that starts at 0 would never expire.
-      perf: options.now === null ? undefined : { now: offsetClock(options.now) },
-      dispose: (_value: V, _key: K, reason: LRUCache.DisposeReason) => {
+    this.#lru = createLru<K, V>({
+      max: options.max,
+      maxBytes: this.#sized ? this.#maxBytes : null,
+      measure: (value, key) => this.#measure(value, key),
+      ttlMs: options.ttlMs,
+      now: options.now,
+      dispose: (_value, _key, reason) => {
         if (reason === 'evict') this.#capacity++
         else if (reason === 'expire') this.#expired++
         else if (reason === 'set') this.#replaced++
         else this.#deleted++
       },
-      // One of max and maxSize is always there: resolveCacheOptions requires max or maxBytes.
-    } as unknown as LRUCache.Options<NonNullable<K>, NonNullable<V>, unknown>)
+    })
   }
 
   #measure(value: V, key: K): number {
@@ -185,7 +93,7 @@ export class BoundedCache<K, V> implements Cache<K, V> {
 
   set(key: K, value: V): this {
     if (this.#closed) throw closedError(this.name)
-    if (this.#inflight !== null && this.#inflight.size !== 0) this.#inflight.delete(key)
+    this.#inflight.forget(key)
     const lru = this.#lru
     lru.set(key as NonNullable<K>, value as NonNullable<V>)
     if (value === undefined) return this
@@ -205,12 +113,12 @@ export class BoundedCache<K, V> implements Cache<K, V> {
   }
 
   delete(key: K): boolean {
-    if (this.#inflight !== null && this.#inflight.size !== 0) this.#inflight.delete(key)
+    this.#inflight.forget(key)
     return this.#lru.delete(key as NonNullable<K>)
   }
 
   clear(): void {
-    this.#inflight?.clear()
+    this.#inflight.clear()
     this.#lru.clear()
   }
 
@@ -224,7 +132,7 @@ export class BoundedCache<K, V> implements Cache<K, V> {
       this.#hits++
       return Promise.resolve(cached)
     }
-    const pending = this.#inflight?.get(key)
+    const pending = this.#inflight.get(key)
     if (pending !== undefined) {
       this.#hits++
       return pending
@@ -237,7 +145,7 @@ export class BoundedCache<K, V> implements Cache<K, V> {
     } catch (err) {
       return Promise.reject(err)
     }
-    return this.#track(key, Promise.resolve(loaded))
+    return this.#inflight.track(key, Promise.resolve(loaded), (value) => this.#store(key, value))
   }
 
   /**
@@ -250,35 +158,20 @@ export class BoundedCache<K, V> implements Cache<K, V> {
       this.#hits++
       return cached
     }
-    const pending = this.#inflight?.get(key)
+    const pending = this.#inflight.get(key)
     if (pending !== undefined) {
       this.#hits++
       return pending
     }
     this.#misses++
     const result = compute()
-    if (isThenable(result)) return this.#track(key, Promise.resolve(result as V))
+    if (isThenable(result)) return this.#inflight.track(key, Promise.resolve(result as V), (value) => this.#store(key, value))
     if (!this.#closed) this.set(key, result as V)
     return result
   }
 
-  #track(key: K, loading: Promise<V>): Promise<V> {
-    const inflight = (this.#inflight ??= new Map())
-    const settled = loading.then(
-      (value) => {
-        // A set, delete or clear since the load started took its place: that one wins.
-        if (inflight.get(key) !== settled) return value
-        inflight.delete(key)
-        if (value !== undefined && !this.#closed) this.set(key, value)
-        return value
-      },
-      (err: unknown) => {
-        if (inflight.get(key) === settled) inflight.delete(key)
-        throw err
-      },
-    )
-    inflight.set(key, settled)
-    return settled
+  #store(key: K, value: V): void {
+    if (value !== undefined && !this.#closed) this.set(key, value)
   }
 
   stats(): CacheStats {
@@ -304,25 +197,7 @@ export class BoundedCache<K, V> implements Cache<K, V> {
 
   /** Bytes held now: lru-cache's exact sum with a byte bound, else sampled (see {@link CacheStats.bytes}). */
   get bytes(): number {
-    return this.#sized ? this.#lru.calculatedSize : this.#sampledBytes()
-  }
-
-  #sampledBytes(): number {
-    const lru = this.#lru
-    const entries = lru.size
-    if (entries === 0) return 0
-    let sum = 0
-    let measured = 0
-    for (const [key, value] of lru.entries()) {
-      const size = this.#sizeOf(value, key)
-      if (typeof size === 'number' && size >= 0 && size !== Infinity) {
-        sum += size < 1 ? 1 : Math.ceil(size)
-        measured++
-      }
-      if (measured >= BYTES_SAMPLE) break
-    }
-    if (measured === 0) return 0
-    return measured === entries ? sum : Math.round((sum / measured) * entries)
+    return this.#sized ? this.#lru.calculatedSize : sampleBytes(this.#lru.entries(), this.#lru.size, this.#sizeOf, BYTES_SAMPLE)
   }
 
   /** Whether `close()` ran. */
@@ -334,7 +209,7 @@ export class BoundedCache<K, V> implements Cache<K, V> {
     if (this.#closed) return
     this.#closed = true
     this.clear()
-    this.#host?.release(this as unknown as BoundedCache<never, never>)
+    this.#host?.release(this as unknown as Cache<never, never>)
     this.#host = null
     this.#onClose?.()
   }
@@ -368,32 +243,10 @@ export class BoundedCache<K, V> implements Cache<K, V> {
     while (lru.calculatedSize > this.#maxBytes && lru.size > 0) lru.pop()
   }
 
-  /**
-   * Drops expired entries among the `limit` least recently used; returns how many. lru-cache's
-   * iterators skip expired entries unless `allowStale` (a public, mutable member) is on, so it
-   * is on while the keys are read; a `get` of an expired key then drops it as expired. @internal
-   */
+  /** Drops expired entries among the `limit` least recently used; returns how many. @internal */
   sweepExpired(limit: number): number {
-    const lru = this.#lru
-    if (this.options.ttlMs === null || lru.size === 0) return 0
-    const expired: NonNullable<K>[] = []
-    lru.allowStale = true
-    try {
-      let seen = 0
-      for (const key of lru.rkeys()) {
-        if (lru.getRemainingTTL(key) < 0) expired.push(key)
-        if (++seen >= limit) break
-      }
-    } finally {
-      lru.allowStale = false
-    }
-    for (const key of expired) lru.get(key)
-    return expired.length
+    return this.options.ttlMs === null ? 0 : sweepExpired(this.#lru, limit)
   }
-}
-
-function offsetClock(now: () => number): () => number {
-  return () => now() + 1
 }
 
 function shareOf(share: number, limitBytes: number): number {

@@ -1,5 +1,6 @@
 import { OomkitError } from '../errors.js'
 import type { BoundedCache, CacheStats } from './bounded-cache.js'
+import { isThenable } from './in-flight.js'
 import { defaultKey } from './key.js'
 import type { ByteBound, CacheOptions } from './options.js'
 
@@ -58,8 +59,6 @@ export type Memoized<F extends AnyFunction> = F & MemoizedApi
 const UNDEFINED: unique symbol = Symbol('oomkit.memoize.undefined')
 const box = (v: unknown): unknown => (v === undefined ? UNDEFINED : v)
 const unbox = (v: unknown): unknown => (v === UNDEFINED ? undefined : v)
-
-const isThenable = (v: unknown): v is PromiseLike<unknown> => v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function'
 
 /** The memoize name and the cache options of a memoize call. */
 export function memoizeCacheOptions(fn: unknown, options: MemoizeOptions | undefined): { name: string; cache: CacheOptions; key: ((...args: unknown[]) => unknown) | null } {

@@ -212,3 +212,25 @@ export function keyBytes(key: unknown): number {
 export function defaultSizeOf(value: unknown, key: unknown): number {
   return estimateBytes(value) + keyBytes(key) + ENTRY_OVERHEAD_BYTES
 }
+
+/**
+ * The bytes of `count` entries from the sizes of the first `limit` of them (a cache bounded by
+ * entries only measures nothing on set): their sum × count / measured. An entry whose size is
+ * not a finite number of 0 or more is skipped (and still counts toward `limit`).
+ */
+export function sampleBytes<K, V>(entries: Iterable<[K, V]>, count: number, sizeOf: (value: V, key: K) => number, limit: number): number {
+  if (count === 0) return 0
+  let sum = 0
+  let measured = 0
+  let seen = 0
+  for (const [key, value] of entries) {
+    const size = sizeOf(value, key)
+    if (typeof size === 'number' && size >= 0 && size !== Infinity) {
+      sum += size < 1 ? 1 : Math.ceil(size)
+      measured++
+    }
+    if (++seen >= limit) break
+  }
+  if (measured === 0) return 0
+  return measured === count ? sum : Math.round((sum / measured) * count)
+}
