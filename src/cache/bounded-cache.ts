@@ -190,6 +190,11 @@ export class BoundedCache<K, V> implements Cache<K, V> {
     }
   }
 
+  /** The counters alone (no bytes to sample), for the warning watch. @internal */
+  counters(): { hits: number; misses: number; sets: number; capacity: number } {
+    return { hits: this.#hits, misses: this.#misses, sets: this.#sets, capacity: this.#capacity }
+  }
+
   /** The byte bound now, or null. */
   get maxBytes(): number | null {
     return this.#maxBytes === NO_BOUND ? null : this.#maxBytes

@@ -45,14 +45,14 @@ const percent = (r: number): string => `${Math.round(r * 100)}%`
 export function judgeCache(cache: BoundedCache<unknown, unknown>, options: ResolvedCachesOptions): CacheWarning | null {
   const w = cache.watch
   if (w.warned || !options.warnings) return null
-  const s = cache.stats()
+  const s = cache.counters()
   const hits = s.hits - w.hits
   const lookups = hits + (s.misses - w.misses)
   const sets = s.sets - w.sets
-  const capacityEvictions = s.evictions.capacity - w.capacity
+  const capacityEvictions = s.capacity - w.capacity
   if (lookups < options.warnAfterLookups && sets < options.warnAfterLookups) return null
   // The next window starts here.
-  Object.assign(w, { hits: s.hits, misses: s.misses, sets: s.sets, capacity: s.evictions.capacity })
+  Object.assign(w, s)
   const hitRatio = lookups === 0 ? null : hits / lookups
   const base = { cache: cache.name, lookups, hits, hitRatio, sets, capacityEvictions }
   const advice = 'raise max or drop the cache'
