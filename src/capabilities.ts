@@ -1,4 +1,5 @@
 import type { AnyCapabilityDefinition } from './capability.js'
+import { cacheCapability } from './cache/index.js'
 import { heapProfileCapability } from './heap/profile/index.js'
 import { snapshotCapability } from './heap/snapshot/index.js'
 import { trendCapability } from './trend/index.js'
@@ -17,4 +18,5 @@ export const CAPABILITIES: readonly AnyCapabilityDefinition[] = [
   lastWordsCapability,
   pyroscopeCapability,
   leaksCapability,
+  cacheCapability,
 ]

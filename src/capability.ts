@@ -33,13 +33,11 @@ import type { ResolvedCoreOptions } from './options/core.js'
  * (its option is `false`): its section is `null`. A capability that is on but not running (not
  * started yet, stopped, or failed to start) still gives its section, saying so.
  */
-export interface ReportSections {
-  /** Bounded caches: not built yet, always null. */
-  caches: null
-}
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ReportSections {}
 
-/** Sections announced in the report before their capability exists: null until it lands (it then removes its key here). */
-export const ANNOUNCED_SECTIONS: Readonly<Pick<ReportSections, 'caches'>> = Object.freeze({ caches: null })
+/** Sections announced in the report before their capability exists: null until it lands (it then removes its key here). Every announced section has landed. */
+export const ANNOUNCED_SECTIONS: Readonly<Partial<ReportSections>> = Object.freeze({})
 
 /**
  * Members capabilities add to the kit instance (`kit.cache(...)`, `kit.leaks`), augmented by each

@@ -46,7 +46,8 @@ function durationInRange(name: string, value: string, range: IntRange): number {
   const allowZero = range.zeroOff === true
   const ms = parseDuration(name, value, allowZero)
   if (allowZero && ms === 0) return 0
-  if (ms < range.min || ms > range.max) invalidEnv(name, value, `a duration from ${formatMs(range.min)} to ${formatMs(range.max)}${allowZero ? ' (or 0 for off)' : ''}`)
+  if (ms < range.min || ms > range.max)
+    invalidEnv(name, value, `a duration from ${formatMs(range.min)} to ${formatMs(range.max)}${allowZero ? ' (or 0 for off)' : ''}`)
   return ms
 }
 
@@ -118,7 +119,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     if (p === 'off') options.heapProfile = false
     else if (p !== 'on') {
       const r = RANGES['heapProfile.intervalBytes']
-      if (!/^\d{1,9}$/.test(p) || Number(p) < r.min || Number(p) > r.max) invalidEnv('OOMKIT_HEAP_PROFILE', profile, `on, off, or a sampling interval in bytes from ${r.min} to ${r.max}`)
+      if (!/^\d{1,9}$/.test(p) || Number(p) < r.min || Number(p) > r.max)
+        invalidEnv('OOMKIT_HEAP_PROFILE', profile, `on, off, or a sampling interval in bytes from ${r.min} to ${r.max}`)
       options.heapProfile = { intervalBytes: Number(p) }
     }
   }
@@ -129,7 +131,10 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     port: port === undefined ? LISTEN_DEFAULTS.port : parsePort('OOMKIT_PORT', port),
     host: get('OOMKIT_HOST') ?? LISTEN_DEFAULTS.host,
   }
-  for (const [name, key] of [['OOMKIT_TOKEN', 'token'], ['OOMKIT_METRICS_TOKEN', 'metricsToken']] as const) {
+  for (const [name, key] of [
+    ['OOMKIT_TOKEN', 'token'],
+    ['OOMKIT_METRICS_TOKEN', 'metricsToken'],
+  ] as const) {
     const value = get(name)
     if (value === undefined) continue
     if (!isValidToken(value)) throw new OomkitError('OOMKIT_INVALID_ENV', `${name}: expected ${TOKEN_FORM}`)

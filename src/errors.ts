@@ -6,8 +6,20 @@ export const ERROR_CODES = Object.freeze({
   OOMKIT_INVALID_OPTION: { status: null, description: 'An option passed to createOomkit, listen or an adapter is not of the expected form.' },
   OOMKIT_INVALID_ENV: { status: null, description: 'An OOMKIT_* environment variable read by oomkit/register is not of the expected form.' },
   OOMKIT_LISTEN_FAILED: { status: null, description: 'The standalone debug server could not listen (port in use, permission denied, bad address).' },
-  OOMKIT_UNSUPPORTED_POOL: { status: null, description: 'kit.leaks.trackPool was given an object that is not a pg.Pool, a mysql2 pool or a generic-pool Pool.' },
+  OOMKIT_UNSUPPORTED_POOL: {
+    status: null,
+    description: 'kit.leaks.trackPool was given an object that is not a pg.Pool, a mysql2 pool or a generic-pool Pool.',
+  },
   OOMKIT_STOPPED: { status: null, description: 'The instance was stopped; create a new one to start again.' },
+  OOMKIT_DUPLICATE_CACHE: {
+    status: null,
+    description: 'A cache of that name exists already in the instance (or among createCache caches); close it or pick another name.',
+  },
+  OOMKIT_CACHE_CLOSED: { status: null, description: 'The cache was closed; create a new one.' },
+  OOMKIT_UNKEYABLE_ARGUMENTS: {
+    status: null,
+    description: "memoize's default key cannot key these arguments (a function, a class instance, a Map, a cycle, too deep or too long); pass options.key.",
+  },
   OOMKIT_BAD_REQUEST: { status: 400, description: 'A query parameter has a bad value; the message names the parameter and the expected form.' },
   OOMKIT_UNAUTHORIZED: { status: 401, description: 'The route needs `Authorization: Bearer <token>` and the request had none or a wrong one.' },
   OOMKIT_TOKEN_REQUIRED: { status: 403, description: 'Debug routes on a non-loopback listener or on the app port need a token to be configured.' },
@@ -15,14 +27,39 @@ export const ERROR_CODES = Object.freeze({
   OOMKIT_NOT_FOUND: { status: 404, description: 'No such oomkit route (answered only after auth).' },
   OOMKIT_METHOD_NOT_ALLOWED: { status: 405, description: 'The route does not take that method; `Allow` lists the ones it takes.' },
   OOMKIT_SNAPSHOT_IN_PROGRESS: { status: 429, description: 'A heap snapshot is already being taken or downloaded; `Retry-After` says when to try again.' },
-  OOMKIT_SNAPSHOT_COOLDOWN: { status: 429, description: 'The last heap snapshot was taken less than `snapshot.cooldownMs` ago; `Retry-After` gives the seconds left.' },
-  OOMKIT_INSUFFICIENT_HEADROOM: { status: 503, description: 'A heap snapshot now could get the process OOM-killed: the body gives `neededBytes` and `headroomBytes`; try `/debug/pprof/heap`, or `?force=1`.' },
-  OOMKIT_SNAPSHOT_DIR_TMPFS: { status: 503, description: 'The snapshot directory and its fallback `/var/tmp/oomkit` are on tmpfs (memory); set `diagnosticsDir` to a disk-backed volume or `snapshot.allowTmpfs`.' },
-  OOMKIT_SNAPSHOT_DIR_UNUSABLE: { status: 503, description: 'The snapshot directory cannot be created or is unsafe (a symlink, owned by another user, writable by others).' },
-  OOMKIT_DISK_FULL: { status: 507, description: 'No room on the filesystem for the heap snapshot (estimated beforehand, or ENOSPC while writing); nothing is left behind.' },
+  OOMKIT_SNAPSHOT_COOLDOWN: {
+    status: 429,
+    description: 'The last heap snapshot was taken less than `snapshot.cooldownMs` ago; `Retry-After` gives the seconds left.',
+  },
+  OOMKIT_INSUFFICIENT_HEADROOM: {
+    status: 503,
+    description:
+      'A heap snapshot now could get the process OOM-killed: the body gives `neededBytes` and `headroomBytes`; try `/debug/pprof/heap`, or `?force=1`.',
+  },
+  OOMKIT_SNAPSHOT_DIR_TMPFS: {
+    status: 503,
+    description:
+      'The snapshot directory and its fallback `/var/tmp/oomkit` are on tmpfs (memory); set `diagnosticsDir` to a disk-backed volume or `snapshot.allowTmpfs`.',
+  },
+  OOMKIT_SNAPSHOT_DIR_UNUSABLE: {
+    status: 503,
+    description: 'The snapshot directory cannot be created or is unsafe (a symlink, owned by another user, writable by others).',
+  },
+  OOMKIT_DISK_FULL: {
+    status: 507,
+    description: 'No room on the filesystem for the heap snapshot (estimated beforehand, or ENOSPC while writing); nothing is left behind.',
+  },
   OOMKIT_SNAPSHOT_FAILED: { status: 500, description: 'V8 failed to write a complete heap snapshot for another reason; the temp file was removed.' },
-  OOMKIT_PROFILER_OFF: { status: 404, description: 'The sampling heap profiler is off (`heapProfile: false`, `OOMKIT_HEAP_PROFILE=off`), not started, or could not start; turn it on with `heapProfile: { intervalBytes: 524288 }` or `OOMKIT_HEAP_PROFILE=on`.' },
-  OOMKIT_PYROSCOPE_UNAVAILABLE: { status: null, description: 'Pyroscope profiling was asked for but cannot start: `@pyroscope/nodejs` is not installed (`npm install @pyroscope/nodejs`), did not load, or another instance runs it; the rest of oomkit runs on.' },
+  OOMKIT_PROFILER_OFF: {
+    status: 404,
+    description:
+      'The sampling heap profiler is off (`heapProfile: false`, `OOMKIT_HEAP_PROFILE=off`), not started, or could not start; turn it on with `heapProfile: { intervalBytes: 524288 }` or `OOMKIT_HEAP_PROFILE=on`.',
+  },
+  OOMKIT_PYROSCOPE_UNAVAILABLE: {
+    status: null,
+    description:
+      'Pyroscope profiling was asked for but cannot start: `@pyroscope/nodejs` is not installed (`npm install @pyroscope/nodejs`), did not load, or another instance runs it; the rest of oomkit runs on.',
+  },
   OOMKIT_INTERNAL: { status: 500, description: 'An unexpected failure inside a handler; the audit line has the details.' },
 } as const)
 

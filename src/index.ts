@@ -18,15 +18,52 @@ export type { CoreReport, ContainerSection, V8Section } from './memory/report.js
 export type { ReportSections, CapabilityOptions, ResolvedCapabilityOptions } from './capability.js'
 export type { HeapProfileOptions, HeapProfileSection, HeapProfilerBackend, TopSite } from './heap/profile/index.js'
 export type { Budget, BudgetVerdict } from './memory/budget.js'
+export { createCache, memoize, boundedCacheBytes, estimateBytes, ENTRY_OVERHEAD_BYTES, MAX_WALK_NODES, MAX_KEY_DEPTH, MAX_KEY_LENGTH } from './cache/index.js'
+export type {
+  BoundedCacheBytes,
+  ByteBound,
+  Cache,
+  CacheBounds,
+  CacheEvictions,
+  CacheInfo,
+  CacheOptions,
+  CacheReport,
+  CachesOptions,
+  CachesSection,
+  CacheStats,
+  CacheWarning,
+  CacheWarningKind,
+  LimitShare,
+  Memoized,
+  MemoizedApi,
+  MemoizeOptions,
+} from './cache/index.js'
 export { SNAPSHOT_OUTCOMES, type SnapshotOptions, type SnapshotOutcome, type SnapshotStatus } from './heap/snapshot/index.js'
 export {
-  PYROSCOPE_DEFAULTS, PYROSCOPE_ENV_VARS, UPLOAD_OUTCOMES, type PyroscopeHeapOptions, type PyroscopeOptions, type PyroscopeSection, type PyroscopeWallOptions, type UploadOutcome,
+  PYROSCOPE_DEFAULTS,
+  PYROSCOPE_ENV_VARS,
+  UPLOAD_OUTCOMES,
+  type PyroscopeHeapOptions,
+  type PyroscopeOptions,
+  type PyroscopeSection,
+  type PyroscopeWallOptions,
+  type UploadOutcome,
 } from './pyroscope/index.js'
 export type { Sample, ProcessMemory, HeapSpace } from './memory/sampler.js'
 export type { CaptureTrigger, CrashCause, LastWordsOptions, LastWordsSites, LastWordsSummary, PreviousCrash } from './last-words/index.js'
 export {
-  LeakTracking, Lease, type AcquireOptions, type LeakReport, type LeaksOptions, type LeaksReport, type PoolKind, type PoolSummary,
-  type ResourceSummary, type StackFrame, type TrackPoolOptions, type TrackedPool,
+  LeakTracking,
+  Lease,
+  type AcquireOptions,
+  type LeakReport,
+  type LeaksOptions,
+  type LeaksReport,
+  type PoolKind,
+  type PoolSummary,
+  type ResourceSummary,
+  type StackFrame,
+  type TrackPoolOptions,
+  type TrackedPool,
 } from './leaks/index.js'
 export type { ContainerMemory, MemoryPressure, PressureLine, CgroupLocation } from './container/index.js'
 

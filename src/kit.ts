@@ -5,7 +5,17 @@ import { CapabilitySet } from './capability-set.js'
 import { type OomkitOptions, type ResolvedOptions, resolveOptions } from './config.js'
 import type { CgroupLocation } from './container/index.js'
 import { EventBus, type OomkitEvents } from './events.js'
-import { type DebugServer, type HandlerMountOptions, HttpSurface, type ListenOptions, type OomkitHandler, type Route, memoryRoute, metricsRoute, stoppedError } from './http/index.js'
+import {
+  type DebugServer,
+  type HandlerMountOptions,
+  HttpSurface,
+  type ListenOptions,
+  type OomkitHandler,
+  type Route,
+  memoryRoute,
+  metricsRoute,
+  stoppedError,
+} from './http/index.js'
 import { registerInternals } from './internal.js'
 import { type OomkitLogger, defaultLogger } from './logging/logger.js'
 import { logBudget, logMemoryLine, thresholdLogger } from './logging/memory-log.js'
@@ -70,13 +80,25 @@ export class Oomkit {
     this.#watch = new ThresholdWatch(this.options.warnRatio, this.options.criticalRatio)
       .on(thresholdLogger(this.logger))
       .on((c) => this.#events.emit(c.level, c.fields))
-    this.#schedule = new SamplingSchedule(this.options.sampleIntervalMs, Math.min(this.options.fastSampleIntervalMs, this.options.sampleIntervalMs), () => this.#tick(), (fast, intervalMs, reasons) => {
-      this.logger.info({ intervalMs, reasons }, fast ? 'oomkit samples fast: memory is near a limit' : 'oomkit samples at its normal interval again')
-    })
+    this.#schedule = new SamplingSchedule(
+      this.options.sampleIntervalMs,
+      Math.min(this.options.fastSampleIntervalMs, this.options.sampleIntervalMs),
+      () => this.#tick(),
+      (fast, intervalMs, reasons) => {
+        this.logger.info({ intervalMs, reasons }, fast ? 'oomkit samples fast: memory is near a limit' : 'oomkit samples at its normal interval again')
+      },
+    )
     const byKey = this.options as unknown as Record<string, unknown>
     const shared: Partial<SharedServices> = {}
     this.#capabilities = new CapabilitySet(capabilities, this.logger, (def) => ({
-      options: byKey[def.option as string], core: this.options, logger: this.logger, memory: this.#memory, events: this.#events, sampling: this.#schedule, shared, report: () => this.report(),
+      options: byKey[def.option as string],
+      core: this.options,
+      logger: this.logger,
+      memory: this.#memory,
+      events: this.#events,
+      sampling: this.#schedule,
+      shared,
+      report: () => this.report(),
     }))
     for (const [key, value] of Object.entries(this.#capabilities.api())) {
       if (key in this) throw new Error(`a capability adds kit.${key}, which the kit has already`)

@@ -9,7 +9,9 @@ const ROOT = resolve(import.meta.dirname, '..')
 const SRC = join(ROOT, 'src')
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []))
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  )
 }
 
 /** Every relative module a file imports or re-exports, type-only ones too, as repo-relative .ts paths. */
@@ -71,19 +73,28 @@ describe('architecture', () => {
   })
 
   it('finds a cycle when there is one (the checker itself works)', () => {
-    const g = new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', ['a']]])
+    const g = new Map([
+      ['a', ['b']],
+      ['b', ['c']],
+      ['c', ['a']],
+      ['d', ['a']],
+    ])
     expect(cycles(g)).toEqual([['a', 'b', 'c']])
   })
 
   it('keeps data flowing one way: container/, memory/ and metrics/ never import http/, logging/ or a capability', () => {
     const lower = [...graph].filter(([f]) => /^src\/(container|memory|metrics)\//.test(f))
     expect(lower.length).toBeGreaterThan(10)
-    const bad = lower.flatMap(([f, deps]) => deps.filter((d) => /^src\/(http|logging|heap|diagnostics)\/|^src\/(kit|capabilities|capability|config)\.ts$/.test(d)).map((d) => `${f} -> ${d}`))
+    const bad = lower.flatMap(([f, deps]) =>
+      deps.filter((d) => /^src\/(http|logging|heap|diagnostics)\/|^src\/(kit|capabilities|capability|config)\.ts$/.test(d)).map((d) => `${f} -> ${d}`),
+    )
     expect(bad).toEqual([])
   })
 
   it('container/ reads only the cgroup: it imports nothing outside its folder', () => {
-    const bad = [...graph].filter(([f]) => f.startsWith('src/container/')).flatMap(([f, deps]) => deps.filter((d) => !d.startsWith('src/container/')).map((d) => `${f} -> ${d}`))
+    const bad = [...graph]
+      .filter(([f]) => f.startsWith('src/container/'))
+      .flatMap(([f, deps]) => deps.filter((d) => !d.startsWith('src/container/')).map((d) => `${f} -> ${d}`))
     expect(bad).toEqual([])
   })
 

@@ -35,8 +35,18 @@ const histogram = (): HistogramValue[] => [{ labels: { kind: 'socket', pool: 'db
 function faulty(log: string[]): AnyCapabilityDefinition {
   return testCapability('faulty', () => ({
     collectors: [
-      defineCollector<number>({ name: 'throws', read: () => { throw new Error('EIO') }, families: [{ name: 'test_throws_bytes', help: 'Throws.', type: 'gauge', values: () => single(1) }] }),
-      defineCollector({ name: 'hangs', read: () => new Promise<number>(() => {}), families: [{ name: 'test_hangs_bytes', help: 'Never resolves.', type: 'gauge', values: (v) => single(v) }] }),
+      defineCollector<number>({
+        name: 'throws',
+        read: () => {
+          throw new Error('EIO')
+        },
+        families: [{ name: 'test_throws_bytes', help: 'Throws.', type: 'gauge', values: () => single(1) }],
+      }),
+      defineCollector({
+        name: 'hangs',
+        read: () => new Promise<number>(() => {}),
+        families: [{ name: 'test_hangs_bytes', help: 'Never resolves.', type: 'gauge', values: (v) => single(v) }],
+      }),
       defineCollector({
         name: 'holds',
         read: histogram,
@@ -75,7 +85,10 @@ function quiet(name: string, log: string[]): AnyCapabilityDefinition {
 async function startWith(extra: AnyCapabilityDefinition[]): Promise<{ kit: Oomkit; registry: Registry; lines: Record<string, unknown>[] }> {
   const registry = new Registry()
   const cap = capture()
-  const kit = new Oomkit({ registry, logger: cap.logger, collectorTimeoutMs: 100, logIntervalMs: 0, defaultMetrics: false, sampleIntervalMs: 100 }, [...CAPABILITIES, ...extra])
+  const kit = new Oomkit({ registry, logger: cap.logger, collectorTimeoutMs: 100, logIntervalMs: 0, defaultMetrics: false, sampleIntervalMs: 100 }, [
+    ...CAPABILITIES,
+    ...extra,
+  ])
   kits.push(kit)
   kit.start()
   return { kit, registry, lines: cap.lines }
@@ -104,7 +117,13 @@ describe('capability collectors', () => {
     const { registry } = await startWith([faulty([])])
     const text = await registry.metrics()
     expect(text).toContain('# TYPE oomkit_test_hold_seconds histogram')
-    for (const [le, v] of [['0.1', 3], ['1', 4], ['10', 4], ['60', 6], ['+Inf', 7]] as const) {
+    for (const [le, v] of [
+      ['0.1', 3],
+      ['1', 4],
+      ['10', 4],
+      ['60', 6],
+      ['+Inf', 7],
+    ] as const) {
       expect(text).toContain(`oomkit_test_hold_seconds_bucket{kind="socket",pool="db",le="${le}"} ${v}`)
     }
     expect(text).toContain('oomkit_test_hold_seconds_sum{kind="socket",pool="db"} 42.5')
@@ -112,16 +131,27 @@ describe('capability collectors', () => {
     expect(text).toMatch(/^oomkit_test_holds_total\{pool="db"\} 7$/m)
   })
 
-  it.runIf(requireOrSkip(existsSync(PROMTOOL), `${PROMTOOL} is missing (apt-get install prometheus)`))('promtool accepts the scrape-time histogram', async () => {
-    const registry = new Registry()
-    const kit = new Oomkit({ registry, logger: capture().logger, defaultMetrics: false, logIntervalMs: 0 }, [testCapability('holds', () => ({
-      collectors: [defineCollector({ name: 'holds', read: histogram, families: [{ name: 'test_hold_seconds', help: 'Hold times.', type: 'histogram', buckets: [0.1, 1, 10, 60], values: (h) => h }] })],
-      section: () => null,
-    }))])
-    kits.push(kit.start())
-    const r = spawnSync(PROMTOOL, ['check', 'metrics'], { input: await registry.metrics(), encoding: 'utf8', timeout: 10_000 })
-    expect({ status: r.status, output: `${r.stdout}${r.stderr}` }).toEqual({ status: 0, output: '' })
-  })
+  it.runIf(requireOrSkip(existsSync(PROMTOOL), `${PROMTOOL} is missing (apt-get install prometheus)`))(
+    'promtool accepts the scrape-time histogram',
+    async () => {
+      const registry = new Registry()
+      const kit = new Oomkit({ registry, logger: capture().logger, defaultMetrics: false, logIntervalMs: 0 }, [
+        testCapability('holds', () => ({
+          collectors: [
+            defineCollector({
+              name: 'holds',
+              read: histogram,
+              families: [{ name: 'test_hold_seconds', help: 'Hold times.', type: 'histogram', buckets: [0.1, 1, 10, 60], values: (h) => h }],
+            }),
+          ],
+          section: () => null,
+        })),
+      ])
+      kits.push(kit.start())
+      const r = spawnSync(PROMTOOL, ['check', 'metrics'], { input: await registry.metrics(), encoding: 'utf8', timeout: 10_000 })
+      expect({ status: r.status, output: `${r.stdout}${r.stderr}` }).toEqual({ status: 0, output: '' })
+    },
+  )
 })
 
 describe('capability lifecycle', () => {
@@ -134,7 +164,7 @@ describe('capability lifecycle', () => {
     await new Promise((r) => setTimeout(r, 250))
     expect(lines).toContainEqual(expect.objectContaining({ capability: 'faulty', hook: 'onSample', msg: expect.stringContaining('failed in onSample') }))
     // The report still answers, with every section.
-    expect(kit.report()).toMatchObject({ trend: null, caches: null, leaks: expect.objectContaining({ running: true }) })
+    expect(kit.report()).toMatchObject({ trend: null, caches: { count: 0 }, leaks: expect.objectContaining({ running: true }) })
     await kit.stop()
     expect(log.slice(3)).toEqual(['stop last', 'stop faulty', 'stop first'])
     expect(lines).toContainEqual(expect.objectContaining({ capability: 'faulty', msg: expect.stringContaining('failed to stop cleanly') }))
@@ -143,11 +173,16 @@ describe('capability lifecycle', () => {
 
 describe('capability api', () => {
   it('installs what a capability adds on the kit, and refuses a name taken twice or one the kit has', () => {
-    const greeter = (name: string, key: string): AnyCapabilityDefinition => testCapability(name, () => ({ api: { [key]: () => `hello from ${name}` } as never, section: () => null }))
+    const greeter = (name: string, key: string): AnyCapabilityDefinition =>
+      testCapability(name, () => ({ api: { [key]: () => `hello from ${name}` } as never, section: () => null }))
     const kit = new Oomkit({ registry: new Registry(), logger: capture().logger }, [greeter('one', 'greet')])
     expect((kit as unknown as { greet(): string }).greet()).toBe('hello from one')
     expect(Object.keys(kit)).not.toContain('greet')
-    expect(() => new Oomkit({ registry: new Registry(), logger: capture().logger }, [greeter('one', 'greet'), greeter('two', 'greet')])).toThrow(/capability two adds kit.greet/)
-    expect(() => new Oomkit({ registry: new Registry(), logger: capture().logger }, [greeter('one', 'report')])).toThrow(/kit.report, which the kit has already/)
+    expect(() => new Oomkit({ registry: new Registry(), logger: capture().logger }, [greeter('one', 'greet'), greeter('two', 'greet')])).toThrow(
+      /capability two adds kit.greet/,
+    )
+    expect(() => new Oomkit({ registry: new Registry(), logger: capture().logger }, [greeter('one', 'report')])).toThrow(
+      /kit.report, which the kit has already/,
+    )
   })
 })

@@ -105,7 +105,13 @@ describe('createOomkit option validation', () => {
     ['an array', [{ warnRatio: 0.8 }], 'an array'],
     ['a function', () => ({}), 'a function'],
     ['a Map', new Map([['warnRatio', 0.8]]), 'an object'],
-    ['a class instance', new (class Options { warnRatio = 0.8 })(), 'an object'],
+    [
+      'a class instance',
+      new (class Options {
+        warnRatio = 0.8
+      })(),
+      'an object',
+    ],
   ])('rejects options that are %s', (_what, value, shown) => {
     const err = thrown(() => createOomkit(value as never))
     expect(err.code).toBe('OOMKIT_INVALID_OPTION')
@@ -117,14 +123,26 @@ describe('createOomkit option validation', () => {
   it('accepts the boundaries of every range', () => {
     expect(() =>
       createOomkit({
-        logger: quiet, registry: new Registry(), sampleIntervalMs: 100, logIntervalMs: 0, historySize: 1, warnRatio: 0.01,
-        criticalRatio: 1, heapRatio: 0.1, collectorTimeoutMs: 10,
+        logger: quiet,
+        registry: new Registry(),
+        sampleIntervalMs: 100,
+        logIntervalMs: 0,
+        historySize: 1,
+        warnRatio: 0.01,
+        criticalRatio: 1,
+        heapRatio: 0.1,
+        collectorTimeoutMs: 10,
       }),
     ).not.toThrow()
     expect(() =>
       createOomkit({
-        logger: quiet, registry: new Registry(), sampleIntervalMs: 3_600_000, logIntervalMs: 86_400_000, historySize: 10_000,
-        heapRatio: 0.95, collectorTimeoutMs: 10_000,
+        logger: quiet,
+        registry: new Registry(),
+        sampleIntervalMs: 3_600_000,
+        logIntervalMs: 86_400_000,
+        historySize: 10_000,
+        heapRatio: 0.95,
+        collectorTimeoutMs: 10_000,
       }),
     ).not.toThrow()
     expect(() => createOomkit({ logger: quiet, logIntervalMs: 1000 })).not.toThrow()
@@ -157,11 +175,15 @@ describe('resolved options', () => {
     expect(resolved.registry).toBeUndefined()
     // The SPEC's numbers: a change here is a change of the public contract.
     expect(DEFAULTS).toMatchObject({
-      sampleIntervalMs: 5000, logIntervalMs: 30_000, warnRatio: 0.85, criticalRatio: 0.95, cgroupRoot: '/sys/fs/cgroup',
+      sampleIntervalMs: 5000,
+      logIntervalMs: 30_000,
+      warnRatio: 0.85,
+      criticalRatio: 0.95,
+      cgroupRoot: '/sys/fs/cgroup',
     })
   })
 
-  it('fall back to prom-client\'s default registry and a pino logger', () => {
+  it("fall back to prom-client's default registry and a pino logger", () => {
     const kit = createOomkit()
     expect(kit.registry).toBe(client.register)
     expect(typeof kit.logger.info).toBe('function')

@@ -36,17 +36,20 @@ describe('parseDuration', () => {
     expect(() => parseDuration('OOMKIT_SAMPLE_INTERVAL', '0')).toThrow(/OOMKIT_SAMPLE_INTERVAL=0: expected a duration such as 30s, 5m or 1500ms/)
   })
 
-  it.each(['abc', '', '5', '30', '30 s', '30S', '1.5s', '-5s', '+5s', '5d', '5sec', 's', '1e3ms', '0x10s', '30s5m', '1234567890s', '٣s'])('%j throws naming the variable and the expected form', (value) => {
-    let error: unknown
-    try {
-      parseDuration('OOMKIT_LOG_INTERVAL', value, true)
-    } catch (err) {
-      error = err
-    }
-    expect(error).toBeInstanceOf(OomkitError)
-    expect((error as OomkitError).code).toBe('OOMKIT_INVALID_ENV')
-    expect((error as Error).message).toContain(`OOMKIT_LOG_INTERVAL=${value}: expected a duration such as 30s, 5m or 1500ms`)
-  })
+  it.each(['abc', '', '5', '30', '30 s', '30S', '1.5s', '-5s', '+5s', '5d', '5sec', 's', '1e3ms', '0x10s', '30s5m', '1234567890s', '٣s'])(
+    '%j throws naming the variable and the expected form',
+    (value) => {
+      let error: unknown
+      try {
+        parseDuration('OOMKIT_LOG_INTERVAL', value, true)
+      } catch (err) {
+        error = err
+      }
+      expect(error).toBeInstanceOf(OomkitError)
+      expect((error as OomkitError).code).toBe('OOMKIT_INVALID_ENV')
+      expect((error as Error).message).toContain(`OOMKIT_LOG_INTERVAL=${value}: expected a duration such as 30s, 5m or 1500ms`)
+    },
+  )
 
   it('quotes a long value shortened', () => {
     expect(() => parseDuration('OOMKIT_LOG_INTERVAL', 'x'.repeat(500))).toThrow(/OOMKIT_LOG_INTERVAL=x{57}\.\.\.: expected/)
@@ -82,7 +85,14 @@ describe('readEnv', () => {
         OOMKIT_HEAP_PROFILE: '65536',
       }),
     ).toEqual({
-      options: { sampleIntervalMs: 1500, logIntervalMs: 300_000, warnRatio: 0.7, criticalRatio: 0.9, diagnosticsDir: '/var/tmp/oomkit', heapProfile: { intervalBytes: 65_536 } },
+      options: {
+        sampleIntervalMs: 1500,
+        logIntervalMs: 300_000,
+        warnRatio: 0.7,
+        criticalRatio: 0.9,
+        diagnosticsDir: '/var/tmp/oomkit',
+        heapProfile: { intervalBytes: 65_536 },
+      },
       listen: { port: 0, host: '0.0.0.0', token: 'tok-123', metricsToken: 'met-456' },
     })
   })
@@ -127,7 +137,12 @@ describe('readEnv', () => {
   })
 
   it('a bad token fails naming the variable, never echoing the value', () => {
-    for (const [name, value] of [['OOMKIT_TOKEN', 'has space-s3cret'], ['OOMKIT_TOKEN', 'tök-s3cret'], ['OOMKIT_METRICS_TOKEN', 'a\tb-s3cret'], ['OOMKIT_TOKEN', `x${'y'.repeat(4096)}`]] as const) {
+    for (const [name, value] of [
+      ['OOMKIT_TOKEN', 'has space-s3cret'],
+      ['OOMKIT_TOKEN', 'tök-s3cret'],
+      ['OOMKIT_METRICS_TOKEN', 'a\tb-s3cret'],
+      ['OOMKIT_TOKEN', `x${'y'.repeat(4096)}`],
+    ] as const) {
       const err = envError({ [name]: value })
       expect(err.message).toContain(name)
       expect(err.message).not.toContain('s3cret')
@@ -137,7 +152,9 @@ describe('readEnv', () => {
 
   it('the pair of ratios is checked together', () => {
     expect(readEnv({ OOMKIT_WARN_RATIO: '0.5', OOMKIT_CRITICAL_RATIO: '0.6' }).options).toEqual({ warnRatio: 0.5, criticalRatio: 0.6 })
-    expect(envError({ OOMKIT_WARN_RATIO: '0.6', OOMKIT_CRITICAL_RATIO: '0.6' }).message).toContain('OOMKIT_WARN_RATIO=0.6: expected a number below OOMKIT_CRITICAL_RATIO (0.6)')
+    expect(envError({ OOMKIT_WARN_RATIO: '0.6', OOMKIT_CRITICAL_RATIO: '0.6' }).message).toContain(
+      'OOMKIT_WARN_RATIO=0.6: expected a number below OOMKIT_CRITICAL_RATIO (0.6)',
+    )
     expect(readEnv({ OOMKIT_CRITICAL_RATIO: '1' }).options.criticalRatio).toBe(1)
   })
 

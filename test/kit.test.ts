@@ -130,7 +130,7 @@ describe('what stop() leaves behind', () => {
     expect(await leftovers(before)).toEqual([])
   })
 
-  it('no timer of oomkit\'s own survives stop, unref\'d or not (async_hooks)', async () => {
+  it("no timer of oomkit's own survives stop, unref'd or not (async_hooks)", async () => {
     const srcDir = fileURLToPath(new URL('../src/', import.meta.url))
     const alive = new Map<number, string>()
     const hook = createHook({
@@ -163,7 +163,7 @@ describe('what stop() leaves behind', () => {
   // PerformanceObserver and returns no handle to stop either. oomkit therefore registers the
   // defaults once per registry and leaves them (they are the app's metrics as much as oomkit's):
   // start/stop cycles must never pile up monitors. The spy passes every call through.
-  it('start/stop cycles register prom-client\'s defaults (and their event-loop monitor) once per registry, never more', async () => {
+  it("start/stop cycles register prom-client's defaults (and their event-loop monitor) once per registry, never more", async () => {
     const spy = vi.spyOn(perfHooks, 'monitorEventLoopDelay')
     try {
       const registry = new Registry()
@@ -210,7 +210,7 @@ describe('what stop() leaves behind', () => {
 })
 
 describe('budget line at start', () => {
-  it('is a warn naming NODE_OPTIONS when V8\'s heap limit exceeds the container limit', () => {
+  it("is a warn naming NODE_OPTIONS when V8's heap limit exceeds the container limit", () => {
     const heapLimit = getHeapStatistics().heap_size_limit
     // The fixture's 256 MiB must be below this process's heap limit for the case to apply.
     expect(heapLimit).toBeGreaterThan(268435456)
@@ -219,7 +219,11 @@ describe('budget line at start', () => {
     const budget = lines.filter((l) => l.verdict !== undefined)
     expect(budget).toHaveLength(1)
     expect(budget[0]).toMatchObject({
-      level: WARN, verdict: 'heap-limit-exceeds-container', heapLimit, limit: 268435456, recommendedMaxOldSpaceSizeMb: 192,
+      level: WARN,
+      verdict: 'heap-limit-exceeds-container',
+      heapLimit,
+      limit: 268435456,
+      recommendedMaxOldSpaceSizeMb: 192,
     })
     expect(budget[0]!.msg).toContain('exceeds the container limit 256 MiB')
     // Node 22.21+ and 24 take --max-old-space-size-percentage, and the advice names it first; the MiB value is always there.
@@ -285,8 +289,17 @@ describe('periodic "memory" line', () => {
 function fields(utilization: number | null): MemoryLogFields {
   const limit = 1000
   return {
-    rss: 1, heapUsed: 1, heapTotal: 1, external: 1, arrayBuffers: 1, liveAfterGc: null, heapLimit: 1,
-    workingSet: utilization === null ? null : Math.round(utilization * limit), limit, utilization, oomKills: 0,
+    rss: 1,
+    heapUsed: 1,
+    heapTotal: 1,
+    external: 1,
+    arrayBuffers: 1,
+    liveAfterGc: null,
+    heapLimit: 1,
+    workingSet: utilization === null ? null : Math.round(utilization * limit),
+    limit,
+    utilization,
+    oomKills: 0,
   }
 }
 
@@ -320,7 +333,14 @@ describe('ThresholdWatch: warn and critical once per episode', () => {
       [0.84, []],
       [0.95, ['error']], // exactly criticalRatio counts
     ])
-    expect(emitted).toEqual([['warn', 0.86], ['warn', 0.86], ['critical', 0.96], ['critical', 0.96], ['critical', 0.99], ['critical', 0.95]])
+    expect(emitted).toEqual([
+      ['warn', 0.86],
+      ['warn', 0.86],
+      ['critical', 0.96],
+      ['critical', 0.96],
+      ['critical', 0.99],
+      ['critical', 0.95],
+    ])
     const warnLine = lines.find((l) => l.level === WARN)!
     expect(warnLine).toMatchObject({ threshold: 0.85, utilization: 0.86, workingSet: 860, limit: 1000 })
     const errorLine = lines.find((l) => l.level === ERROR)!
@@ -337,7 +357,7 @@ describe('thresholds through the kit', () => {
     vi.useRealTimers()
   })
 
-  it('emits warn and critical events from the sampler\'s readings, once per episode', async () => {
+  it("emits warn and critical events from the sampler's readings, once per episode", async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
     const root = join(scratch, 'v2')
     cpSync(fixture('v2-limited-256m').root, root, { recursive: true })
@@ -347,7 +367,14 @@ describe('thresholds through the kit', () => {
     setWorkingSet(0.9)
 
     const { logger, lines } = capture()
-    const kit = createOomkit({ cgroupRoot: join(root, 'sys/fs/cgroup'), procRoot: join(root, 'proc'), logger, registry: new Registry(), sampleIntervalMs: 100, logIntervalMs: 0 })
+    const kit = createOomkit({
+      cgroupRoot: join(root, 'sys/fs/cgroup'),
+      procRoot: join(root, 'proc'),
+      logger,
+      registry: new Registry(),
+      sampleIntervalMs: 100,
+      logIntervalMs: 0,
+    })
     const events: string[] = []
     kit.on('warn', () => events.push('warn'))
     kit.on('critical', () => events.push('critical'))
@@ -389,11 +416,16 @@ describe('critical line and SIGKILL', () => {
     const runs = await Promise.all(
       [0, 1, 2].map(async (run) => {
         const logFile = join(scratch, `log-${minLength}-${run}.ndjson`)
-        const child = spawn(process.execPath, [script, join(root, 'sys/fs/cgroup'), join(root, 'proc'), logFile, String(minLength)], { stdio: ['ignore', 'ignore', 'pipe'] })
+        const child = spawn(process.execPath, [script, join(root, 'sys/fs/cgroup'), join(root, 'proc'), logFile, String(minLength)], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        })
         let stderr = ''
         child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
         const signal = await new Promise<string | null>((resolve) => child.once('exit', (_code, sig) => resolve(sig)))
-        const lines = readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line)
+        const lines = readFileSync(logFile, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Line)
         return { signal, stderr, critical: lines.filter((l) => l.level === ERROR), total: lines.length }
       }),
     )

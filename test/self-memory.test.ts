@@ -23,7 +23,7 @@ describe('oomkit does not leak', () => {
     expect(gc).toBeTypeOf('function')
   })
 
-  it('100k sampling ticks (every capability\'s onSample included) and 10k scrapes leave the heap where it was', async () => {
+  it("100k sampling ticks (every capability's onSample included) and 10k scrapes leave the heap where it was", async () => {
     const registry = new Registry()
     const kit = createOomkit({ ...roots('v2-limited-256m'), logger: pino({ level: 'silent' }), registry, historySize: 120 }).start()
 
@@ -48,7 +48,9 @@ describe('oomkit does not leak', () => {
     await kit.stop()
 
     const growth = after - before
-    console.info(`leak check: heap ${(before / MB).toFixed(2)} MB -> ${(after / MB).toFixed(2)} MB (${growth >= 0 ? '+' : ''}${(growth / 1024).toFixed(0)} KiB) over 100k samples + 10k scrapes in ${(elapsedMs / 1000).toFixed(1)} s`)
+    console.info(
+      `leak check: heap ${(before / MB).toFixed(2)} MB -> ${(after / MB).toFixed(2)} MB (${growth >= 0 ? '+' : ''}${(growth / 1024).toFixed(0)} KiB) over 100k samples + 10k scrapes in ${(elapsedMs / 1000).toFixed(1)} s`,
+    )
     // Measured on the test machine (2 cores, Node 20) over 6 runs, alone and in the full suite:
     // -4 KiB to +146 KiB, GC timing noise (the history ring is already full after the warm-up,
     // so a bounded oomkit holds no more after 110k calls than before them). Retaining just

@@ -1,0 +1,260 @@
+import type { LRUCache } from 'lru-cache'
+import { OomkitError } from '../errors.js'
+import { type ResolvedCacheOptions, cacheLabel } from './options.js'
+import type { Cache, CacheHost, CacheStats, Resize } from './cache-types.js'
+import { InFlight, isThenable } from './in-flight.js'
+import { NO_BOUND, createLru, sweepExpired } from './lru.js'
+import { defaultSizeOf, sampleBytes } from './size-of.js'
+
+export type { Cache, CacheEvictions, CacheHost, CacheStats, Resize } from './cache-types.js'
+
+/** Entries a cache bounded by `max` only measures when its bytes are read. */
+export const BYTES_SAMPLE = 64
+
+/** The error of a closed cache. */
+export function closedError(name: string): OomkitError {
+  return new OomkitError('OOMKIT_CACHE_CLOSED', `${cacheLabel(name)} was closed; create a new one`)
+}
+
+/** The implementation of {@link Cache}: lru-cache does the eviction; this counts and bounds bytes. */
+export class BoundedCache<K, V> implements Cache<K, V> {
+  readonly #lru: LRUCache<NonNullable<K>, NonNullable<V>>
+  readonly #sizeOf: (value: V, key: K) => number
+  readonly #share: number | null
+  /** Whether sizes are tracked per entry (a byte bound needs them). */
+  readonly #sized: boolean
+  readonly #onClose: (() => void) | null
+  #maxBytes: number
+  #lastSize = 0
+  #hits = 0
+  #misses = 0
+  #sets = 0
+  #capacity = 0
+  #expired = 0
+  #replaced = 0
+  #deleted = 0
+  readonly #inflight = new InFlight<K, V>()
+  #host: CacheHost | null = null
+  #closed = false
+  /** The warning watch's state (warnings.ts). @internal */
+  watch: { hits: number; misses: number; sets: number; capacity: number; warned: boolean } = { hits: 0, misses: 0, sets: 0, capacity: 0, warned: false }
+
+  /**
+   * @param limitBytes the memory limit to take a share of until a host tells another.
+   * @param onClose called once by `close()`.
+   */
+  constructor(
+    readonly name: string,
+    readonly options: ResolvedCacheOptions<K, V>,
+    limitBytes: number | null,
+    onClose: (() => void) | null = null,
+  ) {
+    this.#sizeOf = options.sizeOf ?? defaultSizeOf
+    this.#share = options.limitShare
+    this.#onClose = onClose
+    this.#sized = options.maxBytes !== null || this.#share !== null
+    this.#maxBytes = options.maxBytes ?? (this.#share !== null ? shareOf(this.#share, limitBytes ?? NO_BOUND) : NO_BOUND)
+    // With a byte bound, sizes are tracked per entry, but lru-cache never evicts by size: its
+    // maxSize is fixed at construction, and a share of the limit moves. The bound is enforced
+    // here, after each set, by popping the least recently used; maxEntrySize (a public, mutable
+    // member) makes lru-cache refuse a value too big on its own. Without a byte bound nothing is
+    // measured on set (tracking costs lru-cache ~15% of its set throughput): bytes are sampled
+    // when read.
+    this.#lru = createLru<K, V>({
+      max: options.max,
+      maxBytes: this.#sized ? this.#maxBytes : null,
+      measure: (value, key) => this.#measure(value, key),
+      ttlMs: options.ttlMs,
+      now: options.now,
+      dispose: (_value, _key, reason) => {
+        if (reason === 'evict') this.#capacity++
+        else if (reason === 'expire') this.#expired++
+        else if (reason === 'set') this.#replaced++
+        else this.#deleted++
+      },
+    })
+  }
+
+  #measure(value: V, key: K): number {
+    const size = this.#sizeOf(value, key)
+    if (typeof size !== 'number' || !(size >= 0) || size === Infinity) {
+      throw new OomkitError('OOMKIT_INVALID_OPTION', `${cacheLabel(this.name)}.sizeOf returned ${String(size)}: expected a finite number of bytes, 0 or more`)
+    }
+    this.#lastSize = size < 1 ? 1 : Math.ceil(size)
+    return this.#lastSize
+  }
+
+  get(key: K): V | undefined {
+    const value = this.#lru.get(key as NonNullable<K>)
+    if (value === undefined) this.#misses++
+    else this.#hits++
+    return value
+  }
+
+  set(key: K, value: V): this {
+    if (this.#closed) throw closedError(this.name)
+    this.#inflight.forget(key)
+    const lru = this.#lru
+    lru.set(key as NonNullable<K>, value as NonNullable<V>)
+    if (value === undefined) return this
+    this.#sets++
+    if (!this.#sized) return this
+    if (this.#lastSize > this.#maxBytes)
+      this.#capacity++ // refused: it alone exceeds maxBytes
+    else if (lru.calculatedSize > this.#maxBytes) this.#shrink()
+    return this
+  }
+
+  has(key: K): boolean {
+    return this.#lru.has(key as NonNullable<K>)
+  }
+
+  peek(key: K): V | undefined {
+    return this.#lru.peek(key as NonNullable<K>)
+  }
+
+  delete(key: K): boolean {
+    this.#inflight.forget(key)
+    return this.#lru.delete(key as NonNullable<K>)
+  }
+
+  clear(): void {
+    this.#inflight.clear()
+    this.#lru.clear()
+  }
+
+  get size(): number {
+    return this.#lru.size
+  }
+
+  getOrLoad(key: K, loader: (key: K) => V | Promise<V>): Promise<V> {
+    const cached = this.#lru.get(key as NonNullable<K>)
+    if (cached !== undefined) {
+      this.#hits++
+      return Promise.resolve(cached)
+    }
+    const pending = this.#inflight.get(key)
+    if (pending !== undefined) {
+      this.#hits++
+      return pending
+    }
+    this.#misses++
+    if (this.#closed) return Promise.reject(closedError(this.name))
+    let loaded: V | Promise<V>
+    try {
+      loaded = loader(key)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.#inflight.track(key, Promise.resolve(loaded), (value) => this.#store(key, value))
+  }
+
+  /**
+   * memoize's lookup: like getOrLoad, but `compute` runs synchronously and a plain result is
+   * stored and returned as is; a thenable one is shared while in flight. @internal
+   */
+  memo(key: K, compute: () => unknown): unknown {
+    const cached = this.#lru.get(key as NonNullable<K>)
+    if (cached !== undefined) {
+      this.#hits++
+      return cached
+    }
+    const pending = this.#inflight.get(key)
+    if (pending !== undefined) {
+      this.#hits++
+      return pending
+    }
+    this.#misses++
+    const result = compute()
+    if (isThenable(result)) return this.#inflight.track(key, Promise.resolve(result as V), (value) => this.#store(key, value))
+    if (!this.#closed) this.set(key, result as V)
+    return result
+  }
+
+  #store(key: K, value: V): void {
+    if (value !== undefined && !this.#closed) this.set(key, value)
+  }
+
+  stats(): CacheStats {
+    const lookups = this.#hits + this.#misses
+    return {
+      hits: this.#hits,
+      misses: this.#misses,
+      hitRatio: lookups === 0 ? null : this.#hits / lookups,
+      sets: this.#sets,
+      evictions: { capacity: this.#capacity, expired: this.#expired, replaced: this.#replaced, deleted: this.#deleted },
+      entries: this.#lru.size,
+      bytes: this.bytes,
+      bytesSampled: !this.#sized,
+      maxEntries: this.options.max,
+      maxBytes: this.maxBytes,
+    }
+  }
+
+  /** The counters alone (no bytes to sample), for the warning watch. @internal */
+  counters(): { hits: number; misses: number; sets: number; capacity: number } {
+    return { hits: this.#hits, misses: this.#misses, sets: this.#sets, capacity: this.#capacity }
+  }
+
+  /** The byte bound now, or null. */
+  get maxBytes(): number | null {
+    return this.#maxBytes === NO_BOUND ? null : this.#maxBytes
+  }
+
+  /** Bytes held now: lru-cache's exact sum with a byte bound, else sampled (see {@link CacheStats.bytes}). */
+  get bytes(): number {
+    return this.#sized ? this.#lru.calculatedSize : sampleBytes(this.#lru.entries(), this.#lru.size, this.#sizeOf, BYTES_SAMPLE)
+  }
+
+  /** Whether `close()` ran. */
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.clear()
+    this.#host?.release(this as unknown as Cache<never, never>)
+    this.#host = null
+    this.#onClose?.()
+  }
+
+  /** The host it is attached to, or null. @internal */
+  get host(): CacheHost | null {
+    return this.#host
+  }
+
+  /** Attaches to (or, with null, detaches from) a host, and takes its limit. @internal */
+  attach(host: CacheHost | null): void {
+    this.#host = host
+    if (host !== null) this.applyLimit(host.limitBytes())
+  }
+
+  /** Re-evaluates a share of the limit; evicts down to a smaller bound now. @internal */
+  applyLimit(limitBytes: number): Resize | null {
+    if (this.#share === null) return null
+    const bound = shareOf(this.#share, limitBytes)
+    if (bound === this.#maxBytes) return null
+    const before = this.maxBytes
+    const entries = this.#lru.size
+    this.#maxBytes = bound
+    this.#lru.maxEntrySize = bound
+    this.#shrink()
+    return { before, after: bound, evicted: entries - this.#lru.size }
+  }
+
+  #shrink(): void {
+    const lru = this.#lru
+    while (lru.calculatedSize > this.#maxBytes && lru.size > 0) lru.pop()
+  }
+
+  /** Drops expired entries among the `limit` least recently used; returns how many. @internal */
+  sweepExpired(limit: number): number {
+    return this.options.ttlMs === null ? 0 : sweepExpired(this.#lru, limit)
+  }
+}
+
+function shareOf(share: number, limitBytes: number): number {
+  return Math.max(1, Math.floor(share * limitBytes))
+}
