@@ -19,9 +19,19 @@ export interface KitInternals {
 
 const seams = new WeakMap<object, KitInternals>()
 
-/** Called once by each instance's constructor. */
-export function registerInternals(kit: object, internals: KitInternals): void {
-  seams.set(kit, internals)
+/** Called once by each instance's constructor with its route table, its memory core and its tick. */
+export function registerInternals(kit: object, routes: Route[], memory: { readonly sampler: Sampler }, tick: () => void): void {
+  seams.set(kit, {
+    routes,
+    addRoute(route) {
+      if (routes.some((r) => r.path === route.path)) throw new Error(`a route at ${route.path} exists already`)
+      routes.push(route)
+    },
+    get sampler() {
+      return memory.sampler
+    },
+    tick,
+  })
 }
 
 /** The internals of an instance (tests only). */

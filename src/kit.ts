@@ -106,18 +106,7 @@ export class Oomkit {
     }
     const routes: Route[] = [metricsRoute(() => this.registry, this.logger), memoryRoute(() => this.report()), ...this.#capabilities.routes()]
     this.#http = new HttpSurface({ routes: () => routes, logger: this.logger }, () => this.#state === 'stopped')
-    const memory = this.#memory
-    registerInternals(this, {
-      routes,
-      addRoute(route) {
-        if (routes.some((r) => r.path === route.path)) throw new Error(`a route at ${route.path} exists already`)
-        routes.push(route)
-      },
-      get sampler() {
-        return memory.sampler
-      },
-      tick: () => this.#tick(),
-    })
+    registerInternals(this, routes, this.#memory, () => this.#tick())
   }
 
   /**

@@ -84,6 +84,7 @@ export class BoundedCache<K, V> implements Cache<K, V> {
     return this.#lastSize
   }
 
+  /** The value for `key` (a hit), or undefined (a miss); an expired entry is a miss and is removed. */
   get(key: K): V | undefined {
     const value = this.#lru.get(key as NonNullable<K>)
     if (value === undefined) this.#misses++
@@ -91,6 +92,7 @@ export class BoundedCache<K, V> implements Cache<K, V> {
     return value
   }
 
+  /** Stores `value`; evicts the least recently used entries past the bounds. */
   set(key: K, value: V): this {
     if (this.#closed) throw closedError(this.name)
     this.#inflight.forget(key)
@@ -105,28 +107,34 @@ export class BoundedCache<K, V> implements Cache<K, V> {
     return this
   }
 
+  /** Whether `key` is cached and not expired (not counted as a hit or miss). */
   has(key: K): boolean {
     return this.#lru.has(key as NonNullable<K>)
   }
 
+  /** The value without counting a lookup or refreshing its recency. */
   peek(key: K): V | undefined {
     return this.#lru.peek(key as NonNullable<K>)
   }
 
+  /** Removes `key` (counted as a `deleted` eviction); returns whether it was there. */
   delete(key: K): boolean {
     this.#inflight.forget(key)
     return this.#lru.delete(key as NonNullable<K>)
   }
 
+  /** Removes every entry. */
   clear(): void {
     this.#inflight.clear()
     this.#lru.clear()
   }
 
+  /** Entries held now. */
   get size(): number {
     return this.#lru.size
   }
 
+  /** Cache-aside: the cached value, or `loader(key)`'s, stored; concurrent loads of one key share one promise, and a rejection is not cached. */
   getOrLoad(key: K, loader: (key: K) => V | Promise<V>): Promise<V> {
     const cached = this.#lru.get(key as NonNullable<K>)
     if (cached !== undefined) {
@@ -175,6 +183,7 @@ export class BoundedCache<K, V> implements Cache<K, V> {
     if (value !== undefined && !this.#closed) this.set(key, value)
   }
 
+  /** Hits, misses, hit ratio, evictions by reason, entries and bytes. */
   stats(): CacheStats {
     const lookups = this.#hits + this.#misses
     return {
@@ -211,6 +220,7 @@ export class BoundedCache<K, V> implements Cache<K, V> {
     return this.#closed
   }
 
+  /** Empties and detaches the cache: its series leave the metrics. */
   close(): void {
     if (this.#closed) return
     this.#closed = true

@@ -7,6 +7,7 @@
 export const isThenable = (v: unknown): v is PromiseLike<unknown> =>
   v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function'
 
+/** The loads in flight per key, so concurrent `getOrLoad`s of one key share one promise. */
 export class InFlight<K, V> {
   #loads: Map<K, Promise<V>> | null = null
 
@@ -21,6 +22,7 @@ export class InFlight<K, V> {
     if (this.#loads !== null && this.#loads.size !== 0) this.#loads.delete(key)
   }
 
+  /** Forgets every load in flight (their results are not stored). */
   clear(): void {
     this.#loads?.clear()
   }

@@ -64,6 +64,7 @@ export class CacheRegistry implements CacheHost, GlobalHost {
     return memoizeWith(fn, this.cache<unknown, unknown>(m.name, m.cache) as BoundedCache<unknown, unknown>, m.key)
   }
 
+  /** Attaches a cache made with `createCache` (false when its name is taken here). */
   adopt(cache: AnyCache): boolean {
     const taken = this.#caches.get(cache.name)
     if (taken !== undefined && taken !== cache) {
@@ -82,6 +83,7 @@ export class CacheRegistry implements CacheHost, GlobalHost {
     cache.attach(this)
   }
 
+  /** Detaches a cache (closed, or its instance stopped). */
   release(cache: AnyCache): void {
     if (this.#caches.get(cache.name) === cache) this.#caches.delete(cache.name)
   }
