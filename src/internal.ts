@@ -1,5 +1,6 @@
 import type { Route } from './http/routes.js'
 import type { Sampler } from './memory/sampler.js'
+import type { AnyCollector } from './metrics/collector.js'
 
 /**
  * Seams of an instance that are not public API: tests use them, users cannot reach them (the
@@ -15,13 +16,19 @@ export interface KitInternals {
   readonly sampler: Sampler
   /** Runs one sampling tick now, as the timer does: sample, thresholds, every capability's onSample. */
   tick(): void
+  /** Every collector the instance registers at start (the core's and each capability's), for their metric names. */
+  collectors(): AnyCollector[]
 }
 
 const seams = new WeakMap<object, KitInternals>()
 
 /** Called once by each instance's constructor with its route table, its memory core and its tick. */
-export function registerInternals(kit: object, routes: Route[], memory: { readonly sampler: Sampler }, tick: () => void): void {
+export function registerInternals(
+  kit: object,
+  { routes, memory, tick, collectors }: { routes: Route[]; memory: { readonly sampler: Sampler }; tick: () => void; collectors: () => AnyCollector[] },
+): void {
   seams.set(kit, {
+    collectors,
     routes,
     addRoute(route) {
       if (routes.some((r) => r.path === route.path)) throw new Error(`a route at ${route.path} exists already`)

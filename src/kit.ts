@@ -24,7 +24,7 @@ import { MemoryCore } from './memory/core.js'
 import { SamplingSchedule } from './memory/schedule.js'
 import type { CoreReport } from './memory/report.js'
 import { ThresholdWatch, memoryFields } from './memory/threshold.js'
-import { type RegisteredMetrics, coreCollectors, readV8Source, registerMetrics } from './metrics/index.js'
+import { type AnyCollector, type RegisteredMetrics, coreCollectors, readV8Source, registerMetrics } from './metrics/index.js'
 
 export type { OomkitEvents } from './events.js'
 export type { HandlerMountOptions, ListenOptions } from './http/index.js'
@@ -106,7 +106,7 @@ export class Oomkit {
     }
     const routes: Route[] = [metricsRoute(() => this.registry, this.logger), memoryRoute(() => this.report()), ...this.#capabilities.routes()]
     this.#http = new HttpSurface({ routes: () => routes, logger: this.logger }, () => this.#state === 'stopped')
-    registerInternals(this, routes, this.#memory, () => this.#tick())
+    registerInternals(this, { routes, memory: this.#memory, tick: () => this.#tick(), collectors: () => this.#collectors() })
   }
 
   /**
@@ -163,13 +163,8 @@ export class Oomkit {
     this.#state = 'started'
     const { reading, budget } = this.#memory.start()
     logBudget(this.logger, budget)
-    const collectors = coreCollectors({
-      container: () => this.#memory.readContainer(),
-      v8: () => readV8Source(() => this.#memory.gc.liveAfterGcBytes),
-      kernel: () => this.#memory.readKernel(),
-    })
     const metricsOptions = { prefix: 'oomkit_', timeoutMs: this.options.collectorTimeoutMs, defaultMetrics: this.options.defaultMetrics }
-    this.#metrics = registerMetrics(this.registry, [...collectors, ...this.#capabilities.collectors()], metricsOptions)
+    this.#metrics = registerMetrics(this.registry, this.#collectors(), metricsOptions)
     this.#capabilities.start()
     this.#watch.check(memoryFields(reading, this.#memory.gc.liveAfterGcBytes))
     this.#schedule.setFast('threshold', this.#watch.inEpisode)
@@ -214,6 +209,16 @@ export class Oomkit {
     this.#metrics = null
     this.#events.clear()
     await this.#http.close()
+  }
+
+  /** The core's collectors and every capability's. */
+  #collectors(): AnyCollector[] {
+    const core = coreCollectors({
+      container: () => this.#memory.readContainer(),
+      v8: () => readV8Source(() => this.#memory.gc.liveAfterGcBytes),
+      kernel: () => this.#memory.readKernel(),
+    })
+    return [...core, ...this.#capabilities.collectors()]
   }
 
   #every(ms: number, fn: () => void): void {

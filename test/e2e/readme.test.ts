@@ -7,6 +7,7 @@ import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { DEFAULTS, ENV_VARS, ERROR_CODES, createOomkit } from '../../src/index.js'
 import { internals } from '../../src/internal.js'
+import { collectorMetricNames } from '../../src/metrics/index.js'
 
 const root = join(import.meta.dirname, '..', '..')
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
@@ -72,6 +73,18 @@ describe('README tables', () => {
       const row = rows.find((r) => (r[0] ?? '').includes(`\`${route.path}`))
       for (const m of route.methods) expect(row?.[0], `${route.path} ${m}`).toContain(m)
     }
+  })
+
+  it('lists exactly the metric names every collector declares (read from the collectors, no scrape)', () => {
+    const kit = createOomkit({ logger: pino({ level: 'silent' }), registry: new Registry() })
+    const declared = new Set([
+      'oomkit_collector_errors_total',
+      ...internals(kit)
+        .collectors()
+        .flatMap((c) => collectorMetricNames(c)),
+    ])
+    const documented = new Set(tableAfter(/^### Metrics/).map((r) => code(r[0])))
+    expect([...documented].sort()).toEqual([...declared].sort())
   })
 
   it('lists every oomkit_ metric a scrape can show, and each listed one shows up', async () => {
