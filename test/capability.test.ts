@@ -171,6 +171,22 @@ describe('capability lifecycle', () => {
   })
 })
 
+describe('capability log fields', () => {
+  it("adds each capability's fields to the memory line; one that throws is logged and the line is still written", async () => {
+    const adds = testCapability('adds', () => ({ logFields: () => ({ queueDepth: 3 }), section: () => null }))
+    const breaks = testCapability('breaks', () => ({
+      logFields: () => {
+        throw new Error('logFields broke')
+      },
+      section: () => null,
+    }))
+    const { kit, lines } = await startWith([adds, breaks])
+    kit.logMemory()
+    expect(lines.filter((l) => l.msg === 'memory').pop()).toMatchObject({ queueDepth: 3, heapUsed: expect.any(Number) })
+    expect(lines).toContainEqual(expect.objectContaining({ capability: 'breaks', hook: 'logFields' }))
+  })
+})
+
 describe('capability api', () => {
   it('installs what a capability adds on the kit, and refuses a name taken twice or one the kit has', () => {
     const greeter = (name: string, key: string): AnyCapabilityDefinition =>

@@ -4,7 +4,7 @@
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import { createOomkit } from '../../src/index.js'
+import { createCache, createOomkit } from '../../src/index.js'
 
 const gc = (globalThis as { gc?: () => void }).gc
 const MiB = 1024 * 1024
@@ -74,5 +74,37 @@ describe('memory bound', () => {
     } finally {
       await kit.stop()
     }
+  })
+
+  it('the caches themselves leak nothing: 20k caches made and closed, 200 instances started and stopped with global caches attached', async () => {
+    // defaultMetrics off: prom-client's own default metrics cannot be stopped and stay with every
+    // new registry (the README's one exception), ~17 KiB each.
+    const options = { logger: pino({ level: 'silent' }), logIntervalMs: 0, heapProfile: false, snapshot: false, defaultMetrics: false } as const
+    const cycle = async (caches: number, kits: number): Promise<void> => {
+      const kit = createOomkit({ ...options, registry: new Registry() })
+      for (let i = 0; i < caches; i++) {
+        const c = kit.cache<number, number>(`c${i}`, { max: 4, ttlMs: 1000 })
+        c.set(1, 1)
+        void c.getOrLoad(2, () => 2)
+        c.close()
+      }
+      await kit.stop()
+      const globals = [createCache<number, number>('g1', { max: 10 }), createCache<number, number>('g2', { maxBytes: '1%' })]
+      for (let i = 0; i < kits; i++) {
+        const k = createOomkit({ ...options, registry: new Registry() }).start()
+        k.cache('local', { max: 10 }).set('a', 'b')
+        globals[0]!.set(i, i)
+        await k.stop()
+      }
+      for (const g of globals) g.close()
+    }
+    await cycle(2000, 20) // warm-up
+    const before = await settledHeap()
+    await cycle(20_000, 200)
+    const after = await settledHeap()
+    console.info(`cache machinery: heap ${((after - before) / 1024).toFixed(0)} KiB after 20k caches and 200 instances`)
+    // Measured: 190–510 KiB, the same at 2× and 4× the cycles (code and inline caches, not
+    // retention). Retaining 100 bytes per cache or 1 KiB per instance would add 2 MB.
+    expect(after - before).toBeLessThan(1 * MiB)
   })
 })
