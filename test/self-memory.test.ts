@@ -4,19 +4,10 @@ import { describe, expect, it } from 'vitest'
 import { createOomkit } from '../src/index.js'
 import { roots } from './fixtures/cgroup/expected.js'
 import { internals } from '../src/internal.js'
+import { settledHeap, tick } from './helpers/time.js'
 
 const gc = (globalThis as { gc?: () => void }).gc
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 const MB = 1024 * 1024
-
-/** heapUsed after two full GCs (the second one collects what the first one's finalizers freed). */
-async function settledHeap(): Promise<number> {
-  await tick()
-  gc!()
-  await tick()
-  gc!()
-  return process.memoryUsage().heapUsed
-}
 
 describe('oomkit does not leak', () => {
   it('has global.gc (vitest.config.ts passes --expose-gc to the workers)', () => {

@@ -5,21 +5,12 @@ import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { createCache, createOomkit } from '../../src/index.js'
+import { settledHeap } from '../helpers/time.js'
 
 const gc = (globalThis as { gc?: () => void }).gc
 const MiB = 1024 * 1024
 const VALUE_BYTES = 1024
 const SETS = 1_000_000
-
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
-
-async function settledHeap(): Promise<number> {
-  await tick()
-  gc!()
-  await tick()
-  gc!()
-  return process.memoryUsage().heapUsed
-}
 
 /** A fresh flat one-byte string of 1 KiB per call (built in C++, not a rope), distinct by its first bytes. */
 function valueMaker(): (i: number) => string {

@@ -11,22 +11,11 @@ import { Agent, request } from 'node:http'
 import { afterAll, describe, expect, it } from 'vitest'
 import { canonicalize } from '../../src/http/paths.js'
 import { activeResources, leakedResources, rawSend, send, testKit } from '../helpers/http.js'
+import { prng } from '../helpers/random.js'
 
 const SEED = Number(process.env.OOMKIT_FUZZ_SEED ?? 0x5eed_0bad)
 const COUNT = Number(process.env.OOMKIT_FUZZ_COUNT ?? 3000)
 const TOKEN = 'fUzz-T0ken.9d1c~c0ffee'
-
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** A string's UTF-8 bytes as Latin-1 characters: node's client sends them as those raw bytes. */
 function utf8(s: string): string {

@@ -12,3 +12,14 @@ export async function until(check: () => boolean, what: string, timeoutMs = 2000
     await sleep(5)
   }
 }
+
+/** heapUsed after two full GCs (the second collects what the first one's finalizers freed); needs --expose-gc. */
+export async function settledHeap(): Promise<number> {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (gc === undefined) throw new Error('settledHeap needs --expose-gc')
+  await tick()
+  gc()
+  await tick()
+  gc()
+  return process.memoryUsage().heapUsed
+}

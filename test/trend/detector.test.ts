@@ -2,21 +2,11 @@ import { describe, expect, it } from 'vitest'
 import { TrendDetector, evidenceFor } from '../../src/trend/detector.js'
 import { Series } from '../../src/trend/series.js'
 import { theilSen } from '../../src/memory/theil-sen.js'
+import { prng } from '../helpers/random.js'
 
 // Synthetic series with a fixed-seed PRNG: each case is the shape of a real service's memory.
 const MiB = 1024 * 1024
 const MIN = 60_000
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 interface Shape {
   /** Live set after GC at time t (ms). */
