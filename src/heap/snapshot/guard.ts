@@ -6,6 +6,7 @@ import { readHeapUsed } from '../../memory/v8.js'
 import { type Collector, defineCollector } from '../../metrics/collector.js'
 import { FILE_BYTES_PER_HEAP_BYTE, estimateSnapshotCost, readHeapCostInput } from './cost.js'
 import { freeDiskBytes } from '../../diagnostics/private-dir.js'
+import { SNAPSHOT_DEFAULTS } from './options.js'
 import { type SnapshotDir, FALLBACK_SNAPSHOT_ROOT, plannedSnapshotDir, prepareSnapshotDir, sweepSnapshotDir } from './dir.js'
 
 /** Every value of the `outcome` label of `oomkit_heap_snapshots_total`. */
@@ -112,7 +113,7 @@ export class SnapshotGuard {
 
   constructor(readonly deps: SnapshotGuardDeps) {
     this.now = deps.now ?? Date.now
-    this.idleTimeoutMs = deps.idleTimeoutMs ?? 30_000
+    this.idleTimeoutMs = deps.idleTimeoutMs ?? SNAPSHOT_DEFAULTS.idleTimeoutMs
     const counts = this.#counts
     this.collector = defineCollector({
       name: 'snapshot',
