@@ -1,5 +1,4 @@
 import type { AnyCapabilityDefinition, Capability, CapabilityContext, MajorGc, ReportSections } from './capability.js'
-import { ANNOUNCED_SECTIONS } from './capability.js'
 import type { Route } from './http/routes.js'
 import type { OomkitLogger } from './logging/logger.js'
 import type { Reading } from './memory/sampler.js'
@@ -86,9 +85,9 @@ export class CapabilitySet {
     return out
   }
 
-  /** Every section: the announced ones null, then each capability's. */
+  /** Every capability's section, under its name. */
   sections(): ReportSections {
-    const out: Record<string, unknown> = { ...ANNOUNCED_SECTIONS }
+    const out: Record<string, unknown> = {}
     for (const { section, capability } of this.#members) out[section] = capability.section()
     return out as unknown as ReportSections
   }

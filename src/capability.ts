@@ -36,9 +36,6 @@ import type { ResolvedCoreOptions } from './options/core.js'
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface ReportSections {}
 
-/** Sections announced in the report before their capability exists: null until it lands (it then removes its key here). Every announced section has landed. */
-export const ANNOUNCED_SECTIONS: Readonly<Partial<ReportSections>> = Object.freeze({})
-
 /**
  * Members capabilities add to the kit instance (`kit.cache(...)`, `kit.leaks`), augmented by each
  * capability; the kit installs what `Capability.api` returns under the same names.
