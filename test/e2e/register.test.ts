@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { send } from '../helpers/http.js'
+import { eachLine } from '../helpers/lines.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const DIST_REGISTER = fileURLToPath(new URL('../../dist/src/register.js', import.meta.url))
@@ -35,17 +36,13 @@ class Child {
       Object.entries(process.env).filter(([k]) => !k.startsWith('OOMKIT_') && !k.startsWith('NODE_OPTIONS') && !k.startsWith('VITEST')),
     )
     this.proc = spawn(process.execPath, args, { cwd, env: { ...clean, ...env }, stdio: 'pipe' })
-    let buffered = ''
-    this.proc.stdout.setEncoding('utf8')
-    this.proc.stdout.on('data', (chunk: string) => {
-      buffered += chunk
-      let nl: number
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        this.lines.push(buffered.slice(0, nl))
-        buffered = buffered.slice(nl + 1)
-      }
-      for (const w of this.#waiters.splice(0)) w()
-    })
+    eachLine(
+      this.proc.stdout,
+      (line) => this.lines.push(line),
+      () => {
+        for (const w of this.#waiters.splice(0)) w()
+      },
+    )
     this.proc.stderr.setEncoding('utf8')
     this.proc.stderr.on('data', (chunk: string) => {
       this.stderr += chunk

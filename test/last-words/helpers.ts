@@ -12,6 +12,7 @@ import { lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { eachLine } from '../helpers/lines.js'
 
 /** The leaky service of the drills. */
 export const SERVICE = fileURLToPath(new URL('../fixtures/leaky-service.mjs', import.meta.url))
@@ -47,25 +48,18 @@ export function startChild(child: ChildProcessWithoutNullStreams): ChildRun {
   const lines: ChildLine[] = []
   const other: string[] = []
   const waiters: { text: string; resolve: (l: ChildLine) => void }[] = []
-  let partial = ''
-  child.stdout.on('data', (chunk: Buffer) => {
-    partial += chunk.toString('utf8')
-    let i: number
-    while ((i = partial.indexOf('\n')) >= 0) {
-      const text = partial.slice(0, i)
-      partial = partial.slice(i + 1)
-      try {
-        const line = JSON.parse(text) as ChildLine
-        lines.push(line)
-        for (const w of [...waiters]) {
-          if (typeof line.msg === 'string' && line.msg.includes(w.text)) {
-            waiters.splice(waiters.indexOf(w), 1)
-            w.resolve(line)
-          }
+  eachLine(child.stdout, (text) => {
+    try {
+      const line = JSON.parse(text) as ChildLine
+      lines.push(line)
+      for (const w of [...waiters]) {
+        if (typeof line.msg === 'string' && line.msg.includes(w.text)) {
+          waiters.splice(waiters.indexOf(w), 1)
+          w.resolve(line)
         }
-      } catch {
-        other.push(text)
       }
+    } catch {
+      other.push(text)
     }
   })
   const run: ChildRun = {

@@ -1,6 +1,7 @@
 // A node child process for the Pyroscope suites: stdout read as JSON lines (oomkit's pino log and
 // the fixture's own lines), stderr kept, stdin closed to end it.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
+import { eachLine } from '../helpers/lines.js'
 
 export type Json = Record<string, unknown>
 
@@ -19,19 +20,11 @@ export class Child {
 
   constructor(args: string[], env: Record<string, string>, cwd: string) {
     this.proc = spawn(process.execPath, args, { cwd, env: cleanEnv(env), stdio: 'pipe' })
-    let buffered = ''
-    this.proc.stdout.setEncoding('utf8')
-    this.proc.stdout.on('data', (chunk: string) => {
-      buffered += chunk
-      let nl: number
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl)
-        buffered = buffered.slice(nl + 1)
-        try {
-          this.lines.push(JSON.parse(line) as Json)
-        } catch {
-          this.lines.push({ text: line })
-        }
+    eachLine(this.proc.stdout, (line) => {
+      try {
+        this.lines.push(JSON.parse(line) as Json)
+      } catch {
+        this.lines.push({ text: line })
       }
     })
     this.proc.stderr.setEncoding('utf8')
