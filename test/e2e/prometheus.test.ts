@@ -181,9 +181,10 @@ describe.runIf(requireOrSkip(existsSync(PROMETHEUS), `${PROMETHEUS} is missing (
     // The loopback server answers without a token: what kubectl port-forward reaches.
     const report = (await (await fetch(`${debugUrl}/debug/memory`)).json()) as { snapshot: { dir: string }; v8: { heapSizeLimit: number } }
     expect(report.snapshot.dir).toBe(join(deploymentEnv(join(dir, 'diagnostics')).OOMKIT_DIAGNOSTICS_DIR!, 'snapshots'))
-    // --max-old-space-size=384 from NODE_OPTIONS: V8's limit is that plus the young generation, under the 512Mi limit.
+    // --max-old-space-size=384 from NODE_OPTIONS took effect: V8's limit is that plus the young generation
+    // (48 MiB on Node 20 and 22, 192 MiB on 24; whether that fits the limit is test/examples/kubernetes.test.ts's).
     expect(report.v8.heapSizeLimit).toBeGreaterThanOrEqual(384 * MiB)
-    expect(report.v8.heapSizeLimit).toBeLessThan(512 * MiB)
+    expect(report.v8.heapSizeLimit).toBeLessThanOrEqual((384 + 192) * MiB)
     const lines = demo
       .output()
       .split('\n')
