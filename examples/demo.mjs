@@ -1,26 +1,42 @@
 // `npm run demo`: starts the Express example on :3000 with oomkit's debug server on
 // 127.0.0.1:9469, prints what to try, and every few seconds what oomkit sees.
+//
+// Configured by the environment (examples/kubernetes/deployment.yaml sets these):
+//   PORT, HOST            the app's port and address (3000, 127.0.0.1; 0.0.0.0 in a pod)
+//   OOMKIT_TOKEN          bearer token for /debug/* on the app's port (else DEMO_TOKEN, else a demo one)
+//   OOMKIT_METRICS_TOKEN  bearer token for /metrics on the app's port (default: open)
+//   OOMKIT_PORT           the loopback debug server's port (9469; 0 picks one); it always listens
+//                         on 127.0.0.1, without a token (kubectl port-forward reaches it)
+//   OOMKIT_DIAGNOSTICS_DIR, OOMKIT_SAMPLE_INTERVAL, ...  the other OOMKIT_* variables, as oomkit/register reads them
+//   POD_NAME, POD_NAMESPACE  added to every log line
+import { readEnv } from 'oomkit'
 import { createDemoApp } from './express-app.mjs'
 
+const env = readEnv()
 const port = Number(process.env.PORT ?? 3000)
-const oomkitPort = Number(process.env.OOMKIT_PORT ?? 9469)
-const token = process.env.DEMO_TOKEN ?? 'demo-token-change-me'
-const { app, kit } = createDemoApp({ token })
+const host = process.env.HOST || '127.0.0.1'
+const token = env.listen.token ?? process.env.DEMO_TOKEN ?? 'demo-token-change-me'
+const { app, kit } = createDemoApp({ token, metricsToken: env.listen.metricsToken, oomkit: env.options })
 
 kit.start()
-const server = app.listen(port, '127.0.0.1')
+const server = app.listen(port, host)
 await new Promise((resolve, reject) => {
   server.once('listening', resolve)
   server.once('error', reject)
 })
+let debugServer = null
 try {
-  await kit.listen({ port: oomkitPort, host: '127.0.0.1' })
+  // Loopback and no token: the debug routes answer here without one (never on another address).
+  debugServer = await kit.listen({ port: env.listen.port, host: '127.0.0.1' })
 } catch (err) {
   console.error(`oomkit's debug server could not start (${err.message}); the app runs on without it.`)
 }
 
-const app_ = `http://127.0.0.1:${port}`
+const appPort = server.address().port
+const oomkitPort = debugServer?.address.port ?? env.listen.port
+const app_ = `http://127.0.0.1:${appPort}`
 const dbg = `http://127.0.0.1:${oomkitPort}`
+kit.logger.info({ app: `http://${host}:${appPort}`, debug: debugServer?.url ?? null, appPort, debugPort: debugServer?.address.port ?? null }, 'demo listening')
 console.log(`
 oomkit demo
   app:          ${app_}

@@ -217,6 +217,7 @@ export class Oomkit {
       container: () => this.#memory.readContainer(),
       v8: () => readV8Source(() => this.#memory.gc.liveAfterGcBytes),
       kernel: () => this.#memory.readKernel(),
+      budget: () => this.#memory.budget,
     })
     return [...core, ...this.#capabilities.collectors()]
   }

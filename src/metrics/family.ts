@@ -10,6 +10,27 @@ interface Series {
 }
 
 /**
+ * The series of one scrape. A module function, not a `#private` method: the OpenMetrics route
+ * serves every metric through an `Object.create(metric)` wrapper, which has no private brand, so a
+ * `this.#method()` there throws (and the catch in `get()` would leave the family empty).
+ */
+function seriesOf<T>(spec: FamilySpec<T>, name: string, source: T): Series[] {
+  if (spec.type !== 'histogram') return spec.values(source).filter((v) => Number.isFinite(v.value))
+  const out: Series[] = []
+  for (const h of spec.values(source)) {
+    let cumulative = 0
+    spec.buckets.forEach((le, i) => {
+      cumulative += h.counts[i] ?? 0
+      out.push({ metricName: `${name}_bucket`, labels: { ...h.labels, le }, value: cumulative })
+    })
+    out.push({ metricName: `${name}_bucket`, labels: { ...h.labels, le: '+Inf' }, value: h.count })
+    out.push({ metricName: `${name}_sum`, labels: h.labels, value: h.sum })
+    out.push({ metricName: `${name}_count`, labels: h.labels, value: h.count })
+  }
+  return out.filter((v) => Number.isFinite(v.value))
+}
+
+/**
  * A metric family read at scrape time from a guarded collector. It is a prom-client metric as far
  * as the registry is concerned (name, help, type, get, reset), so it lives in the app's own
  * registry, but unlike a prom-client Gauge it can leave its series out entirely: an unknown value
@@ -38,29 +59,12 @@ export class MetricFamily<T> {
     let values: Series[] = []
     if (source !== null) {
       try {
-        values = this.#series(source)
+        values = seriesOf(this.spec, this.name, source)
       } catch {
         values = []
       }
     }
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator }
-  }
-
-  #series(source: T): Series[] {
-    const spec = this.spec
-    if (spec.type !== 'histogram') return spec.values(source).filter((v) => Number.isFinite(v.value))
-    const out: Series[] = []
-    for (const h of spec.values(source)) {
-      let cumulative = 0
-      spec.buckets.forEach((le, i) => {
-        cumulative += h.counts[i] ?? 0
-        out.push({ metricName: `${this.name}_bucket`, labels: { ...h.labels, le }, value: cumulative })
-      })
-      out.push({ metricName: `${this.name}_bucket`, labels: { ...h.labels, le: '+Inf' }, value: h.count })
-      out.push({ metricName: `${this.name}_sum`, labels: h.labels, value: h.sum })
-      out.push({ metricName: `${this.name}_count`, labels: h.labels, value: h.count })
-    }
-    return out.filter((v) => Number.isFinite(v.value))
   }
 
   /** Nothing to reset: values are read at scrape time. */

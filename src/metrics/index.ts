@@ -1,5 +1,7 @@
 import client, { type Counter, type Registry, type RegistryContentType } from 'prom-client'
 import type { ContainerMemory, KernelSignals } from '../container/index.js'
+import type { Budget } from '../memory/budget.js'
+import { budgetCollector } from './budget.js'
 import type { AnyCollector } from './collector.js'
 import { containerCollector } from './container.js'
 import { registerDefaultMetrics } from './default-metrics.js'
@@ -11,6 +13,7 @@ import { type V8Source, v8Collector } from './v8.js'
 export { readV8Source, v8Collector, type V8Source } from './v8.js'
 export { containerCollector } from './container.js'
 export { kernelCollector } from './kernel.js'
+export { budgetCollector, BUDGET_VERDICTS } from './budget.js'
 export { CollectorGuard } from './guard.js'
 export { MetricFamily, single, type FamilyValue, type HistogramValue } from './family.js'
 export {
@@ -29,12 +32,15 @@ export interface MetricSources {
   readonly v8: () => V8Source | Promise<V8Source>
   /** The kernel's early signals; without it those families are left out. */
   readonly kernel?: () => KernelSignals | null
+  /** The budget verdict; without it `oomkit_memory_budget_info` is left out. */
+  readonly budget?: () => Budget
 }
 
-/** The core's collectors: the container's cgroup, the kernel's early signals and V8. */
+/** The core's collectors: the container's cgroup, the kernel's early signals, V8 and the budget verdict. */
 export function coreCollectors(sources: MetricSources): AnyCollector[] {
   const out: AnyCollector[] = [containerCollector(sources.container), v8Collector(sources.v8)]
   if (sources.kernel !== undefined) out.splice(1, 0, kernelCollector(sources.kernel))
+  if (sources.budget !== undefined) out.push(budgetCollector(sources.budget))
   return out
 }
 
