@@ -139,12 +139,14 @@ export class MemoryCgroup {
    * Starts `node <args>` inside the cgroup: a shell writes its own pid to cgroup.procs and then
    * execs node, so node is a member from its first instruction and nothing it allocates is charged
    * elsewhere. stdin, stdout and stderr are pipes. `nice` lowers its CPU priority (drills that run
-   * many services at once must not starve the test runner's own processes on two cores).
+   * many services at once must not starve the test runner's own processes on two cores). `node` is
+   * the binary to run (another Node version's), the test's own by default.
    */
-  spawnNode(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; nice?: number } = {}): ChildProcessWithoutNullStreams {
+  spawnNode(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; nice?: number; node?: string } = {}): ChildProcessWithoutNullStreams {
     if (this.#removed) throw new Error(`cgroup ${this.name} was removed`)
     const script = 'echo $$ > "$1" || exit 97; shift; exec "$@"'
-    const command = options.nice === undefined ? [process.execPath, ...args] : ['nice', '-n', String(options.nice), process.execPath, ...args]
+    const node = options.node ?? process.execPath
+    const command = options.nice === undefined ? [node, ...args] : ['nice', '-n', String(options.nice), node, ...args]
     const child = spawn('sh', ['-c', script, 'sh', join(this.path, 'cgroup.procs'), ...command], {
       cwd: options.cwd,
       env: options.env ?? process.env,
