@@ -1,112 +1,44 @@
 /**
  * The memory page in a real browser: Debian's Chromium driven by playwright-core, against a real
  * kit's debug server on 127.0.0.1:0. The kit reads a copy of the 256 MiB cgroup v2 fixture whose
- * working set the test raises sample by sample (an injected clock, 5 s apart): a real growing
- * trend with a container forecast. A run marker left in diagnosticsDir by a dead "earlier run" is
- * a real previous crash. Screenshots go to test-artifacts/memory-page/ (git-ignored).
+ * working set the test raises sample by sample (an injected clock, 5 s apart, see helpers.ts): a
+ * real growing trend with a container forecast. A run marker left in diagnosticsDir by a dead
+ * "earlier run" is a real previous crash. Screenshots go to test-artifacts/memory-page/ (git-ignored).
  */
-import { spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BrowserContext, type Page, chromium } from 'playwright-core'
-import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type MemoryReport, type Oomkit, createOomkit } from '../../../src/index.js'
-import { internals } from '../../../src/internal.js'
-import { type RunMarker, markerName } from '../../../src/last-words/index.js'
+import type { MemoryReport } from '../../../src/index.js'
 import { trendSentence } from '../../../src/trend/words.js'
-import { fixture } from '../../fixtures/cgroup/expected.js'
-import { captureLogger, send } from '../../helpers/http.js'
-import { prng } from '../../helpers/random.js'
+import { send } from '../../helpers/http.js'
 import { requireOrSkip } from '../../helpers/require.js'
+import { type PageKit, deadPid, leaveDeadRun, pageKit } from './helpers.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = join(import.meta.dirname, '..', '..', '..', 'test-artifacts', 'memory-page')
-const MiB = 1024 * 1024
-const INACTIVE = 25165824 // the fixture's inactive_file: working set = memory.current − this
 const HOSTILE_CACHE = '</td><script>alert(1)</script>'
 const HOSTILE_POOL = '<img src=x onerror=alert(2)>'
 const SAMPLES = 72
 
 const available = requireOrSkip(existsSync(CHROMIUM), `Chromium is not installed at ${CHROMIUM} (bash scripts/install-test-deps.sh installs it)`)
 
-function deadPid(): number {
-  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout)
-}
-
-/** The marker a run that died at 97% of the fixture's limit leaves (as test/last-words/ does). */
-function leaveDeadRun(diag: string, pid: number): void {
-  const startedAt = Date.now() - 600_000
-  const m: RunMarker = {
-    version: 1,
-    pid,
-    startedAt,
-    processStartedAt: startedAt - 500,
-    cgroupPath: '/',
-    oomKillsAtStart: 1,
-    heapSizeLimitBytes: 271 * MiB,
-    oldGenerationLimitBytes: 271 * MiB,
-    captures: 0,
-    points: [],
-    lastSample: {
-      at: startedAt + 55_000,
-      workingSetBytes: 248 * MiB,
-      limitBytes: 256 * MiB,
-      utilization: 0.97,
-      heapUsedBytes: 200 * MiB,
-      liveAfterGcBytes: 190 * MiB,
-      oomKills: 1,
-    },
-  }
-  mkdirSync(join(diag, 'last-words'), { recursive: true, mode: 0o700 })
-  writeFileSync(join(diag, 'last-words', markerName(pid, startedAt)), JSON.stringify(m))
-}
-
 describe.runIf(available)('the memory page in Chromium', () => {
-  const scratch = mkdtempSync(join(tmpdir(), 'oomkit-page-'))
-  const userDataDir = mkdtempSync(join(tmpdir(), 'oomkit-chromium-'))
-  const deadRun = deadPid()
-  let kit: Oomkit
+  let userDataDir: string | null = null
+  let deadRun: number
+  let k: PageKit | null = null
   let url: string
   let context: BrowserContext | null = null
   let report: MemoryReport
 
   beforeAll(async () => {
-    const root = join(scratch, 'cgroup')
-    cpSync(fixture('v2-limited-256m').root, root, { recursive: true })
-    const diag = join(scratch, 'diag')
-    leaveDeadRun(diag, deadRun)
+    deadRun = deadPid()
     let leakClock = 0
-    kit = createOomkit({
-      cgroupRoot: join(root, 'sys/fs/cgroup'),
-      procRoot: join(root, 'proc'),
-      diagnosticsDir: diag,
-      logger: captureLogger().logger,
-      registry: new Registry(),
-      logIntervalMs: 0,
-      defaultMetrics: false,
-      // The timer never fires during the test: every sample is one the test takes.
-      sampleIntervalMs: 3_600_000,
-      leaks: { clock: () => leakClock, holdThresholdMs: 1000, sockets: false },
-    })
-    let now = Date.now()
-    internals(kit).setClock(() => now)
-    kit.start()
-    // Six minutes of samples 5 s apart: the working set climbs 0.55 MiB a sample (with a little noise) from 166 MiB.
-    const rnd = prng(12)
-    for (let i = 0; i < SAMPLES; i++) {
-      now += 5000
-      const ws = 166 * MiB + i * 0.55 * MiB + (rnd() - 0.5) * 0.2 * MiB
-      writeFileSync(join(root, 'sys/fs/cgroup/memory.current'), `${Math.round(ws) + INACTIVE}\n`)
-      // A real major GC now and then: the live set after GC starts as a gap, then has values.
-      if (i % 12 === 5) {
-        globalThis.gc?.()
-        // The GC observer hears of it on a later turn of the event loop.
-        await new Promise((resolve) => setTimeout(resolve, 20))
-      }
-      internals(kit).tick()
-    }
+    k = pageKit({ leaks: { clock: () => leakClock, holdThresholdMs: 1000, sockets: false } })
+    leaveDeadRun(k.diagnosticsDir, deadRun)
+    const kit = k.kit.start()
+    await k.grow(SAMPLES)
     kit.cache(HOSTILE_CACHE, { max: 100 }).set('k', 'v')
     kit.leaks.acquire('socket', {}, { pool: HOSTILE_POOL })
     leakClock += 5000
@@ -115,6 +47,7 @@ describe.runIf(available)('the memory page in Chromium', () => {
     const json = await send(server.address.port, { path: '/debug/memory', headers: { accept: 'application/json' } })
     report = json.json as unknown as MemoryReport
     mkdirSync(ARTIFACTS, { recursive: true })
+    userDataDir = mkdtempSync(join(tmpdir(), 'oomkit-chromium-'))
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
       headless: true,
@@ -134,9 +67,8 @@ describe.runIf(available)('the memory page in Chromium', () => {
 
   afterAll(async () => {
     await context?.close()
-    await kit?.stop()
-    rmSync(userDataDir, { recursive: true, force: true })
-    rmSync(scratch, { recursive: true, force: true })
+    await k?.close()
+    if (userDataDir !== null) rmSync(userDataDir, { recursive: true, force: true })
   })
 
   /** Opens the page, recording console messages, page errors, dialogs and every request. */
