@@ -67,8 +67,11 @@ export function renderChart(spec: ChartSpec, times: readonly number[], now: numb
   const dataMax = Math.max(0, ...extents.map((e) => e?.max ?? 0))
   const drawn = spec.limits.filter((l) => l.bytes > 0 && (dataMax === 0 || l.bytes <= LIMIT_IN_SCALE * dataMax))
   const offScale = spec.limits.filter((l) => !drawn.includes(l))
-  const top = Math.max(dataMax, ...drawn.map((l) => l.bytes)) * 1.08
-  const unit = axisUnit(top)
+  const highest = Math.max(dataMax, ...drawn.map((l) => l.bytes)) * 1.05
+  const unit = axisUnit(highest)
+  // The axis ends on a tick above everything drawn, so the top of the chart is labelled.
+  const step = ticks(highest / unit.bytes).step
+  const top = Math.max(step, Math.ceil(highest / unit.bytes / step) * step) * unit.bytes
   const yTicks = ticks(top / unit.bytes)
   const t0 = times.length > 0 ? Math.min(times[0] as number, now) : now
   const s = scale(PLOT, t0, now, top)
