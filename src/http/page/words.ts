@@ -28,7 +28,7 @@ const OTHER_LIMIT = { container: 'the container limit', heap: "V8's heap limit" 
 export function trendWords(t: ReportSections['trend']): Verdict {
   if (t === null) return { level: 'off', headline: 'The trend is off (trend: false): no growth estimate, forecast or leak suspicion.', details: [] }
   const window = t.signals.workingSet.spanSeconds
-  if (t.growing === null) {
+  if (t.growing === null && t.secondsToLimit === null) {
     const details: string[] = []
     const heap = t.signals.heap
     if (heap.points < 4)
@@ -42,7 +42,10 @@ export function trendWords(t: ReportSections['trend']): Verdict {
       details,
     }
   }
-  const rate = t.signals[t.growing].bytesPerSecond ?? 0
+  // The working set can grow towards the container limit while no one kind does beyond noise on
+  // its own (the V8 heap committing pages as it grows, say): the forecast stands, in its words.
+  const kind = t.growing ?? 'workingSet'
+  const rate = t.signals[kind].bytesPerSecond ?? 0
   const details: string[] = []
   for (const k of ['container', 'heap'] as const) {
     const f = t.forecasts[k]
@@ -50,15 +53,17 @@ export function trendWords(t: ReportSections['trend']): Verdict {
   }
   if (t.secondsToLimit === null) details.push('No limit is in reach at this rate.')
   details.push(
-    t.leakSuspected
-      ? `A leak is suspected${t.suspectedSince === null ? '' : ` since ${t.suspectedSince}`}: the growth has been sustained beyond noise.`
-      : `Not (yet) a leak suspicion: the detector asks for ${duration(t.evidenceSeconds)} of sustained growth before it raises one.`,
+    t.growing === null
+      ? 'No one kind of memory (V8 heap, external, native) grows beyond noise on its own: no leak suspicion.'
+      : t.leakSuspected
+        ? `A leak is suspected${t.suspectedSince === null ? '' : ` since ${t.suspectedSince}`}: the growth has been sustained beyond noise.`
+        : `Not (yet) a leak suspicion: the detector asks for ${duration(t.evidenceSeconds)} of sustained growth before it raises one.`,
   )
   if (t.boundedBytes > 0) details.push(`${bytes(t.boundedBytes)} held by bounded caches is not counted as growth.`)
   if (t.watchdog.fast) details.push(`The watchdog samples every ${t.watchdog.intervalMs} ms while a limit is near.`)
   return {
     level: t.leakSuspected || (t.secondsToLimit !== null && t.secondsToLimit < 3600) ? 'bad' : 'warn',
-    headline: `${capital(trendSentence(t.growing, rate, t.secondsToLimit, t.limit))}.`,
+    headline: `${capital(trendSentence(kind, rate, t.secondsToLimit, t.limit))}.`,
     details,
   }
 }

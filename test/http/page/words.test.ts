@@ -46,19 +46,25 @@ function trend(over: Partial<Trend> = {}): Trend {
 }
 
 describe('trendWords', () => {
-  it('a real kit whose working set climbs: growing, the container limit and when, a leak suspected', async () => {
+  it('a real kit whose working set climbs: growing, the container limit and when', async () => {
     const k = started()
     await k.grow(72)
     const t = k.kit.report().trend!
     const w = trendWords(t)
-    expect(t.growing).not.toBeNull()
+    expect(t.limit).toBe('container')
     expect(w.headline).toMatch(
       /^Growing \d+(\.\d)? MB\/min .*; at this rate the container limit is reached \(the kernel kills the process: exit 137\) in \d+ min\.$/,
     )
-    // The minutes said are the forecast's.
+    // The minutes said are the forecast's, the rate that of what grows (the working set when no one kind does on its own).
     expect(Number(/in (\d+) min\.$/.exec(w.headline)![1])).toBe(Math.round(t.secondsToLimit! / 60))
-    expect(t.leakSuspected).toBe(true)
-    expect(w.details).toContain(`A leak is suspected since ${t.suspectedSince}: the growth has been sustained beyond noise.`)
+    const rate = (t.signals[t.growing ?? 'workingSet'].bytesPerSecond! * 60) / 1e6
+    expect(w.headline).toContain(`Growing ${rate >= 10 ? Math.round(rate) : rate.toFixed(1)} MB/min`)
+    const leak = t.leakSuspected
+      ? `A leak is suspected since ${t.suspectedSince}: the growth has been sustained beyond noise.`
+      : t.growing === null
+        ? 'No one kind of memory (V8 heap, external, native) grows beyond noise on its own: no leak suspicion.'
+        : 'Not (yet) a leak suspicion: the detector asks for 5 min of sustained growth before it raises one.'
+    expect(w.details).toContain(leak)
     expect(w.level).toBe('bad')
   })
 
@@ -96,6 +102,16 @@ describe('trendWords', () => {
     )
     expect(w.details[0]).toBe('At this rate the container limit is reached in 150 min.')
     expect(w.details[1]).toBe('Not (yet) a leak suspicion: the detector asks for 5 min of sustained growth before it raises one.')
+  })
+
+  it('the working set grows towards the container limit while no one kind does on its own: the forecast, no leak suspicion', () => {
+    const workingSet = { ...flat, growing: true, bytesPerSecond: 115_000 }
+    const w = trendWords(trend({ limit: 'container', secondsToLimit: 450, forecasts: { container: 450 }, signals: { ...trend().signals, workingSet } }))
+    expect(w.headline).toBe(
+      'Growing 6.9 MB/min in the working set (what the kernel charges the container); at this rate the container limit is reached (the kernel kills the process: exit 137) in 8 min.',
+    )
+    expect(w.details).toEqual(['No one kind of memory (V8 heap, external, native) grows beyond noise on its own: no leak suspicion.'])
+    expect(w.level).toBe('bad')
   })
 
   it('growing with no limit in reach (no container limit, far from the heap limit)', () => {
