@@ -1,4 +1,7 @@
-import type { ReportSections } from '../../capability.js'
+import type { CachesSection } from '../../cache/section.js'
+import type { HeapProfileSection } from '../../heap/profile/profiler.js'
+import type { LeaksReport } from '../../leaks/leaks.js'
+import type { TrendSection } from '../../trend/section.js'
 import { bytes, count, esc, percent, siteLabel, span } from './format.js'
 
 /**
@@ -24,7 +27,7 @@ function table<R>(caption: string, columns: readonly Column<R>[], rows: readonly
 const off = (what: string, option: string): string => `<p class="off">${esc(`${what} off (${option}: false).`)}</p>`
 
 /** The top allocation sites of the sampling heap profile (live bytes by function). */
-export function topSitesTable(profile: ReportSections['profile']): string {
+export function topSitesTable(profile: HeapProfileSection | null): string {
   if (profile === null) return off('The heap profile is', 'heapProfile')
   if (profile.error !== null) return `<p class="failed">${esc(`The heap profile could not be read: ${profile.error}`)}</p>`
   return table(
@@ -40,7 +43,7 @@ export function topSitesTable(profile: ReportSections['profile']): string {
 }
 
 /** The sites whose live bytes grow fastest (while the trend sees heap growth). */
-export function growingSitesTable(trend: ReportSections['trend']): string {
+export function growingSitesTable(trend: TrendSection | null): string {
   if (trend === null) return off('The trend is', 'trend')
   return table(
     'Fastest growing allocation sites',
@@ -55,7 +58,7 @@ export function growingSitesTable(trend: ReportSections['trend']): string {
 }
 
 /** Every cache attached to the instance. */
-export function cachesTable(caches: ReportSections['caches']): string {
+export function cachesTable(caches: CachesSection | null): string {
   if (caches === null) return off('Cache reporting is', 'caches')
   return table(
     `Caches: ${caches.count}, holding ${bytes(caches.bytes)} (${percent(caches.heapShare)} of the heap used)`,
@@ -73,7 +76,7 @@ export function cachesTable(caches: ReportSections['caches']): string {
 }
 
 /** Leases held past their threshold (with the site that took them) and the tracked pools. */
-export function leaksTables(leaks: ReportSections['leaks']): string {
+export function leaksTables(leaks: LeaksReport | null): string {
   if (leaks === null) return off('Leak tracking is', 'leaks')
   const summary = `<p>${esc(`${count(leaks.open)} open, ${count(leaks.leaked)} held past their threshold (${span(leaks.holdThresholdMs)} by default)${leaks.running ? '' : '; not running'}.`)}</p>`
   const leases = table(

@@ -1,7 +1,8 @@
-import type { ReportSections } from '../../capability.js'
 import { ERROR_CODES } from '../../errors.js'
-import { crashMessage } from '../../last-words/previous-crash.js'
+import type { SnapshotStatus } from '../../heap/snapshot/guard.js'
+import { type PreviousCrash, crashMessage } from '../../last-words/previous-crash.js'
 import type { Budget } from '../../memory/budget.js'
+import type { TrendSection } from '../../trend/section.js'
 import { duration, trendSentence } from '../../trend/words.js'
 import { bytes } from './format.js'
 
@@ -25,7 +26,7 @@ const capital = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1)
 const OTHER_LIMIT = { container: 'the container limit', heap: "V8's heap limit" } as const
 
 /** The trend and the forecast: what grows, how fast, which limit it reaches and when; or that nothing grows, or that the trend is off. */
-export function trendWords(t: ReportSections['trend']): Verdict {
+export function trendWords(t: TrendSection | null): Verdict {
   if (t === null) return { level: 'off', headline: 'The trend is off (trend: false): no growth estimate, forecast or leak suspicion.', details: [] }
   const window = t.signals.workingSet.spanSeconds
   if (t.growing === null && t.secondsToLimit === null) {
@@ -89,14 +90,14 @@ export function budgetWords(b: Budget): Verdict & { readonly verdict: Budget['ve
 }
 
 /** The previous crash, as the last-words capability decided it; none is a fact too. */
-export function crashWords(c: ReportSections['previousCrash']): Verdict {
+export function crashWords(c: PreviousCrash | null): Verdict {
   if (c === null)
     return { level: 'ok', headline: 'No previous crash recorded (the last instance stopped cleanly, this is the first, or last words are off).', details: [] }
   return { level: 'bad', headline: capital(crashMessage(c).replace(/^oomkit: /, '')), details: c.evidence }
 }
 
 /** Whether a heap snapshot may be taken now, and why not. */
-export function snapshotWords(s: ReportSections['snapshot']): Verdict {
+export function snapshotWords(s: SnapshotStatus | null): Verdict {
   if (s === null) return { level: 'off', headline: 'Heap snapshots are off (snapshot: false).', details: [] }
   const room = s.neededBytes === null ? [] : [`It needs about ${bytes(s.neededBytes)}; the headroom is ${bytes(s.headroomBytes)}.`]
   if (s.possible) return { level: 'ok', headline: 'A heap snapshot is possible now.', details: room }
