@@ -36,7 +36,7 @@ function stats(r: PageReport): string {
     stat('V8 heap used', bytes(r.v8.usedHeapSize), `of a ${bytes(r.v8.heapSizeLimit)} heap limit`),
     stat('Live after GC', bytes(r.v8.liveAfterGcBytes), r.v8.majorGcCount === 0 ? 'no major GC yet' : `${count(r.v8.majorGcCount)} major GCs`),
     stat('RSS', bytes(r.process.rss), `external ${bytes(r.process.external)}`),
-    stat('OOM kills', c?.oomKills == null ? '—' : count(c.oomKills), c === null ? 'no memory cgroup' : `cgroup v${c.cgroupVersion}`),
+    stat('OOM kills', c === null || c.oomKills === null ? '—' : count(c.oomKills), c === null ? 'no memory cgroup' : `cgroup v${c.cgroupVersion}`),
     '</ul>',
   ].join('')
 }
