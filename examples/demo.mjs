@@ -45,6 +45,7 @@ oomkit demo
 
 Try:
   curl -s ${dbg}/debug/memory | head -c 600; echo          # the memory report (JSON)
+  open ${dbg}/debug/memory in a browser                  # the memory page: charts, trend, budget, in words
   curl -s ${dbg}/metrics | grep ^oomkit_                      # Prometheus metrics
   curl -s -H 'Authorization: Bearer ${token}' ${app_}/debug/memory | head -c 300; echo
   curl -s ${app_}/debug/memory                            # 401: the app port needs the token

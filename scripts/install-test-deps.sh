@@ -5,6 +5,7 @@ set -euo pipefail
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v go >/dev/null 2>&1 || need+=(golang-go)
+[ -x /usr/bin/chromium ] || need+=(chromium) # the memory page's browser test (playwright-core drives it)
 if [ ${#need[@]} -eq 0 ]; then
   echo "test deps: already installed"
   exit 0

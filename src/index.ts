@@ -49,6 +49,7 @@ export {
   type PyroscopeWallOptions,
   type UploadOutcome,
 } from './pyroscope/index.js'
+export type { GrowingKind, LimitKind, SignalTrend, TrendOptions, TrendSection, TrendSignalName } from './trend/index.js'
 export type { Sample, ProcessMemory, HeapSpace } from './memory/sampler.js'
 export type { CaptureTrigger, CrashCause, LastWordsOptions, LastWordsSites, LastWordsSummary, PreviousCrash } from './last-words/index.js'
 export {

@@ -14,6 +14,8 @@ export interface KitInternals {
   addRoute(route: Route): void
   /** The sampler (created on first use). */
   readonly sampler: Sampler
+  /** Replaces the sampler's clock (epoch ms): a test can take minutes of samples in milliseconds, each `tick()` at a time it chooses. */
+  setClock(now: () => number): void
   /** Runs one sampling tick now, as the timer does: sample, thresholds, every capability's onSample. */
   tick(): void
   /** Every collector the instance registers at start (the core's and each capability's), for their metric names. */
@@ -36,6 +38,9 @@ export function registerInternals(
     },
     get sampler() {
       return memory.sampler
+    },
+    setClock(now) {
+      memory.sampler.now = now
     },
     tick,
   })

@@ -104,7 +104,7 @@ export class Oomkit {
       if (key in this) throw new Error(`a capability adds kit.${key}, which the kit has already`)
       Object.defineProperty(this, key, { value, enumerable: false })
     }
-    const routes: Route[] = [metricsRoute(() => this.registry, this.logger), memoryRoute(() => this.report()), ...this.#capabilities.routes()]
+    const routes: Route[] = [metricsRoute(() => this.registry, this.logger), memoryRoute(() => this.report(), this.options), ...this.#capabilities.routes()]
     this.#http = new HttpSurface({ routes: () => routes, logger: this.logger }, () => this.#state === 'stopped')
     registerInternals(this, { routes, memory: this.#memory, tick: () => this.#tick(), collectors: () => this.#collectors() })
   }

@@ -4,7 +4,7 @@ export { canonicalize, territoryOf } from './paths.js'
 export { type Route, type RouteContext, QueryError, intParam, flagParam, queryParam } from './routes.js'
 export { sendJson, sendError, setDebugHeaders } from './respond.js'
 export { metricsRoute } from './metrics-route.js'
-export { memoryRoute } from './memory-route.js'
+export { memoryRoute, defaultRefreshSeconds, MAX_REFRESH_SECONDS, type MemoryRouteOptions } from './memory-route.js'
 export {
   LISTEN_DEFAULTS,
   resolveListen,

@@ -39,7 +39,8 @@ export class Sampler {
     readonly location: CgroupLocation | null,
     historySize: number,
     readonly liveAfterGc: () => number | null,
-    readonly now: () => number = Date.now,
+    // Not readonly: tests drive time through `internals(kit).setClock` (a trend needs minutes of samples).
+    public now: () => number = Date.now,
   ) {
     this.history = new Ring<Sample>(historySize)
   }

@@ -1,9 +1,13 @@
 import type { GrowingKind, LimitKind } from './section.js'
 
-const KIND_WORDS: Record<GrowingKind, string> = {
+/** What a trend sentence can say grows: a kind of memory, or only the working set (no one kind grows beyond noise on its own, yet the container's forecast stands). */
+export type SentenceKind = GrowingKind | 'workingSet'
+
+const KIND_WORDS: Record<SentenceKind, string> = {
   heap: 'in the V8 heap (JavaScript objects)',
   external: 'in external memory (Buffers and ArrayBuffers)',
   native: 'outside the V8 heap and buffers (native memory)',
+  workingSet: 'in the working set (what the kernel charges the container)',
 }
 
 const LIMIT_WORDS: Record<LimitKind, string> = {
@@ -24,7 +28,7 @@ export function duration(seconds: number): string {
 }
 
 /** "growing 3.1 MB/min in the V8 heap (JavaScript objects); at this rate the container limit is reached (...) in 47 min". */
-export function trendSentence(kind: GrowingKind, bytesPerSecond: number, secondsToLimit: number | null, limit: LimitKind | null): string {
+export function trendSentence(kind: SentenceKind, bytesPerSecond: number, secondsToLimit: number | null, limit: LimitKind | null): string {
   const head = `growing ${rate(bytesPerSecond)} ${KIND_WORDS[kind]}`
   if (secondsToLimit === null || limit === null) return head
   return `${head}; at this rate ${LIMIT_WORDS[limit]} in ${duration(secondsToLimit)}`

@@ -128,6 +128,8 @@ describe('README quick start from the packed tarball', () => {
         'const snapshot: SnapshotStatus | null = r.snapshot',
         'const profile: HeapProfileSection | null = r.profile',
         "const backend: 'datadog' | 'inspector' | undefined = r.profile?.backend",
+        // Every capability's section, also those whose folder the entry point exports nothing else of.
+        'const leak: boolean | undefined = r.trend?.leakSuspected',
         'type UnknownKeys = { [K in keyof MemoryReport]-?: unknown extends MemoryReport[K] ? K : never }[keyof MemoryReport]',
         'const noUnknown: [UnknownKeys] extends [never] ? true : false = true',
         '// @ts-expect-error a section is null when its capability is off',
@@ -136,7 +138,7 @@ describe('README quick start from the packed tarball', () => {
         'createOomkit({ snapshot: { cooldown: 1 } })',
         '// @ts-expect-error capability options are typed',
         "createOomkit({ heapProfile: { intervalBytes: '1' } })",
-        'void [possible, snapshot, profile, backend, noUnknown]',
+        'void [possible, snapshot, profile, backend, leak, noUnknown]',
         '',
       ].join('\n'),
     )

@@ -1,0 +1,8 @@
+export { prefersHtml, parseAccept, qualityOf, MAX_MEDIA_RANGES, type MediaRange } from './negotiate.js'
+export { renderPage, type PageOptions, type PageReport } from './render.js'
+export { PAGE_CSP, PAGE_CSS, PAGE_CSS_HASH } from './styles.js'
+export { MAX_VERTICES, segments, pathData, ticks, niceStep } from './geometry.js'
+export { LIMIT_IN_SCALE, renderChart, type ChartSpec, type LimitSpec, type SeriesSpec } from './charts.js'
+export { chartSpecs, renderCharts, type ChartOptions } from './memory-charts.js'
+export { budgetWords, crashWords, snapshotWords, trendWords, type Level, type Verdict } from './words.js'
+export { esc, bytes } from './format.js'
