@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests use: promtool (prometheus) and go tool pprof (golang-go).
+# Installs the Debian packages the tests use: promtool and prometheus (prometheus), go tool pprof
+# (golang-go) and Chromium for the memory page's browser test (chromium).
 # Idempotent; needs root (or sudo) and Debian's package archive.
 set -euo pipefail
 need=()

@@ -7,7 +7,7 @@ import { type OomkitLogger, flushLogger } from '../logging/logger.js'
 import { type Bounds, capturePrefix, enforceBounds, lastWordsFileName, writePrivateFile } from './files.js'
 import { type HeapNearness, heapNearness } from './heap-limit.js'
 import { redactedNodeReport } from './node-report.js'
-import { type CaptureTrigger, type LastWordsSites, type LastWordsSummary, growthOf, historyGrowth, mib, rate, siteName, trendOf } from './summary.js'
+import { type CaptureTrigger, type LastWordsSites, type LastWordsSummary, growthOf, historyGrowth, growingPhrase, mib, siteName, trendOf } from './summary.js'
 
 /** How many captures a process has written: shared by every instance, as the bound is per process. */
 export interface CaptureBudget {
@@ -128,7 +128,7 @@ export class LastWordsCapture {
         ? `working set ${mib(fields.workingSet)} of the ${mib(fields.limit)} container limit`
         : `V8 old generation ${mib(near.usedBytes)} of its ${mib(near.limitBytes)} limit`
     const msg =
-      `oomkit last words: ${what}, growing ${rate(cause === 'container' ? early.workingSetBytesPerSecond : early.liveSetBytesPerSecond)}` +
+      `oomkit last words: ${what}, ${growingPhrase(cause === 'container' ? early.workingSetBytesPerSecond : early.liveSetBytesPerSecond)}` +
       (dir === null ? '; no files (the last-words directory is unusable)' : `; files in ${dir}`)
     const line = { level: 50, time: at, pid: process.pid, hostname: hostname(), name: 'oomkit', ...fields, msg }
     safe(() => (d.writeLine ?? writeStderr)(`${JSON.stringify(line)}\n`), undefined)

@@ -2,7 +2,7 @@ import { type GrowthSite, INTERNALS_ROW, type TopSite } from '../heap/profile/in
 import { type Point, theilSen } from '../memory/theil-sen.js'
 import type { RunEvidence } from './evidence.js'
 import { isHeapOutOfMemory } from './fatal-report.js'
-import { type CrashCause, type Growth, mib, rate, siteName } from './summary.js'
+import { type CrashCause, type Growth, growingPhrase, mib, rate, siteName } from './summary.js'
 
 /**
  * The previous crash: which of a dead run's traces say what it died of. The exit code cannot
@@ -155,5 +155,5 @@ export function crashMessage(c: PreviousCrash): string {
   const when = c.diedAtBasis === 'fatal-report' ? `at ${c.diedAt}` : `after ${c.diedAt} (last seen)`
   const container = `working set ${mib(c.workingSetBytes)} of ${c.limitBytes === null ? 'no limit' : mib(c.limitBytes)}`
   const heap = c.cause === 'heap' ? `V8 old generation ${mib(c.heapUsedBytes)} of ${mib(c.heapLimitBytes)}, ${container}` : container
-  return `oomkit: the previous instance (pid ${c.pid}, started ${c.startedAt}) ${CAUSES[c.cause]} ${when}: ${heap}, growing ${rate(c.growthBytesPerSecond)}; ${sites}; files in ${c.dir}`
+  return `oomkit: the previous instance (pid ${c.pid}, started ${c.startedAt}) ${CAUSES[c.cause]} ${when}: ${heap}, ${growingPhrase(c.growthBytesPerSecond)}; ${sites}; files in ${c.dir}`
 }

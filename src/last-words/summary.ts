@@ -104,6 +104,11 @@ export function rate(bytesPerSecond: number | null | undefined): string {
   return bytesPerSecond === null || bytesPerSecond === undefined ? 'unknown' : `${(bytesPerSecond / 1e6).toFixed(2)} MB/s`
 }
 
+/** `growing 0.05 MB/s`, or `growth unknown` when there was no trend to tell. */
+export function growingPhrase(bytesPerSecond: number | null | undefined): string {
+  return bytesPerSecond === null || bytesPerSecond === undefined ? 'growth unknown' : `growing ${rate(bytesPerSecond)}`
+}
+
 /** A site for messages: `leakyHandler (/app/server.js:12)`. */
 export function siteName(s: { readonly function: string; readonly file: string; readonly line: number }): string {
   return s.file === '' ? s.function : `${s.function} (${s.file}:${s.line})`
