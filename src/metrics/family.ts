@@ -7,7 +7,13 @@ interface Series {
   readonly value: number
   readonly labels: Record<string, string | number>
   readonly metricName?: string
+  readonly sharedLabels: Readonly<Record<string, never>>
 }
+
+// prom-client formats a value's `sharedLabels` (default: a fresh `{}`) through a WeakMap keyed by
+// the object: one frozen empty object for every series makes that a cache hit instead of a
+// format and a WeakMap insert per series per scrape (~10 % of a scrape with hundreds of series).
+const NO_SHARED_LABELS: Readonly<Record<string, never>> = Object.freeze({})
 
 /**
  * A metric family read at scrape time from a guarded collector. It is a prom-client metric as far
@@ -48,19 +54,28 @@ export class MetricFamily<T> {
 
   #series(source: T): Series[] {
     const spec = this.spec
-    if (spec.type !== 'histogram') return spec.values(source).filter((v) => Number.isFinite(v.value))
     const out: Series[] = []
+    if (spec.type !== 'histogram') {
+      for (const v of spec.values(source)) {
+        if (Number.isFinite(v.value)) out.push({ value: v.value, labels: v.labels, sharedLabels: NO_SHARED_LABELS })
+      }
+      return out
+    }
+    const bucket = `${this.name}_bucket`
+    const push = (metricName: string, labels: Record<string, string | number>, value: number): void => {
+      if (Number.isFinite(value)) out.push({ metricName, labels, value, sharedLabels: NO_SHARED_LABELS })
+    }
     for (const h of spec.values(source)) {
       let cumulative = 0
-      spec.buckets.forEach((le, i) => {
+      for (let i = 0; i < spec.buckets.length; i++) {
         cumulative += h.counts[i] ?? 0
-        out.push({ metricName: `${this.name}_bucket`, labels: { ...h.labels, le }, value: cumulative })
-      })
-      out.push({ metricName: `${this.name}_bucket`, labels: { ...h.labels, le: '+Inf' }, value: h.count })
-      out.push({ metricName: `${this.name}_sum`, labels: h.labels, value: h.sum })
-      out.push({ metricName: `${this.name}_count`, labels: h.labels, value: h.count })
+        push(bucket, { ...h.labels, le: spec.buckets[i] as number }, cumulative)
+      }
+      push(bucket, { ...h.labels, le: '+Inf' }, h.count)
+      push(`${this.name}_sum`, h.labels, h.sum)
+      push(`${this.name}_count`, h.labels, h.count)
     }
-    return out.filter((v) => Number.isFinite(v.value))
+    return out
   }
 
   /** Nothing to reset: values are read at scrape time. */
