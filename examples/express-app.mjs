@@ -7,10 +7,12 @@ import { oomkitExpress } from 'oomkit/express'
 
 /**
  * Builds the app and its oomkit instance. Nothing listens until the caller says so.
- * @param {{ token?: string }} [options]
+ * `oomkit` replaces the demo's options of createOomkit; `false` builds the same app without
+ * oomkit (`kit` is null): the bare app benchmarks/overhead.bench.mjs compares against.
+ * @param {{ token?: string, oomkit?: import('oomkit').OomkitOptions | false }} [options]
  */
 export function createDemoApp(options = {}) {
-  const kit = createOomkit({ sampleIntervalMs: 2000, logIntervalMs: 30_000 })
+  const kit = options.oomkit === false ? null : createOomkit(options.oomkit ?? { sampleIntervalMs: 2000, logIntervalMs: 30_000 })
   const app = express()
 
   // Leak 1: the classic "cache = {}" keyed by something unbounded (here: the query string).
@@ -44,7 +46,7 @@ export function createDemoApp(options = {}) {
   })
 
   // oomkit on the app's own port needs a token; the loopback server on 9469 does not.
-  if (options.token !== undefined) app.use(oomkitExpress(kit, { token: options.token }))
+  if (kit !== null && options.token !== undefined) app.use(oomkitExpress(kit, { token: options.token }))
 
   app.get('/', (_req, res) => {
     res.json({ routes: ['/leak/cache?n=1000', '/leak/array?n=1000', '/bounded?n=1000'] })
