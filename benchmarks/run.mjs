@@ -1,25 +1,64 @@
-// `npm run bench [-- --quick] [-- name]`: runs every benchmarks/*.bench.mjs in turn (each in its own
-// process, with --expose-gc), and fails when any of them fails its target.
+// `npm run bench [-- --quick] [-- --node 22] [-- --markdown] [-- name ...]`: runs every
+// benchmarks/*.bench.mjs in turn (each in its own process, with --expose-gc), and fails when any of
+// them fails its target.
+//
+//   --quick      every bench's short smoke version (not for the record)
+//   --node N     run the benches with Node N (a major found in .cache/node, see
+//                scripts/install-node.sh, or a path): their children run on it too
+//   --headline   overhead.bench.mjs runs its headline sides only (bare, A/A, defaults, peers)
+//   --markdown   the benches that print summary rows (overhead, scrape, idle-memory) print them,
+//                and they are collected at the end: the rows of the table in benchmarks/README.md
+//   name ...     only the benches whose file name contains one of the names
 import { spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { here, nodeBinary, nodeVersion } from './lib.mjs'
 
-const here = dirname(fileURLToPath(import.meta.url))
 const args = process.argv.slice(2)
-const flags = args.filter((a) => a.startsWith('--'))
-const only = args.filter((a) => !a.startsWith('--'))
+const nodeAt = args.indexOf('--node')
+const node = nodeBinary(nodeAt < 0 ? undefined : args[nodeAt + 1])
+const rest = nodeAt < 0 ? args : [...args.slice(0, nodeAt), ...args.slice(nodeAt + 2)]
+const flags = rest.filter((a) => a.startsWith('--'))
+const only = rest.filter((a) => !a.startsWith('--'))
+// Benches that take --markdown (summary rows) and --headline.
+const SUMMARY = new Set(['overhead.bench.mjs', 'scrape.bench.mjs', 'idle-memory.bench.mjs'])
 const benches = readdirSync(here)
   .filter((f) => f.endsWith('.bench.mjs'))
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
   .sort()
 
-console.log(`node ${process.version}, ${benches.length} benchmark(s): ${benches.join(', ')}`)
+function flagsFor(file) {
+  return flags.filter((f) => {
+    if (f === '--markdown') return SUMMARY.has(file)
+    if (f === '--headline') return file === 'overhead.bench.mjs'
+    return true
+  })
+}
+
+console.log(`node ${nodeVersion(node)}, ${benches.length} benchmark(s): ${benches.join(', ')}`)
 const failed = []
+const rows = []
 for (const file of benches) {
   console.log(`\n=== ${file}`)
-  const r = spawnSync(process.execPath, ['--expose-gc', join(here, file), ...flags], { stdio: 'inherit' })
+  const markdown = flags.includes('--markdown') && SUMMARY.has(file)
+  const r = spawnSync(node, ['--expose-gc', join(here, file), ...flagsFor(file)], {
+    stdio: ['inherit', markdown ? 'pipe' : 'inherit', 'inherit'],
+    encoding: 'utf8',
+  })
+  if (markdown) {
+    process.stdout.write(r.stdout ?? '')
+    rows.push(
+      ...(r.stdout ?? '')
+        .split('\n\n')[0]
+        .split('\n')
+        .filter((l) => l.startsWith('| ')),
+    )
+  }
   if (r.status !== 0) failed.push(`${file} (exit ${r.status ?? r.signal})`)
+}
+if (rows.length > 0) {
+  console.log('\n| figure | target | result | Node | command |\n|---|---|---|---|---|')
+  for (const row of rows) console.log(row)
 }
 if (failed.length > 0) {
   console.error(`\nfailed: ${failed.join(', ')}`)
