@@ -1,9 +1,10 @@
 // One side of scrape.bench.mjs, in its own process: a registry with prom-client's default metrics
-// (`default`), or the same plus oomkit's collectors with 20 caches and 5 tracked generic-pool pools
-// (`oomkit`), scraped `scrapes` times in a row after `warmup` scrapes. Prints one JSON line: CPU
+// (`default`), the same plus oomkit's collectors with 20 caches and 5 tracked generic-pool pools
+// (`oomkit`), or the default metrics plus 400 labelled prom-client gauges (`floor`: the
+// formatting any ~400 series cost in prom-client), scraped `scrapes` times in a row after `warmup` scrapes. Prints one JSON line: CPU
 // µs and wall µs per scrape, the bytes of the last scrape, its series count.
 //
-//   node benchmarks/scrape-child.mjs <default|oomkit> <scrapes> [warmup]
+//   node benchmarks/scrape-child.mjs <default|floor|oomkit> <scrapes> [warmup]
 import genericPool from 'generic-pool'
 import { pino } from 'pino'
 import client from 'prom-client'
@@ -32,8 +33,16 @@ if (side === 'oomkit') {
   }
 } else if (side === 'default') {
   client.collectDefaultMetrics({ register: registry })
+} else if (side === 'floor') {
+  // prom-client's own formatting of as many labelled series as oomkit's side adds (~400), with
+  // nothing to read: what any producer of those series pays in prom-client, oomkit or not.
+  client.collectDefaultMetrics({ register: registry })
+  for (let f = 0; f < 20; f++) {
+    const gauge = new client.Gauge({ name: `floor_family_${f}`, help: 'A labelled gauge.', labelNames: ['cache'], registers: [registry] })
+    for (let i = 0; i < 20; i++) gauge.set({ cache: `cache-${i}` }, i * 1000 + f)
+  }
 } else {
-  console.error('usage: scrape-child.mjs <default|oomkit> <scrapes> [warmup]')
+  console.error('usage: scrape-child.mjs <default|floor|oomkit> <scrapes> [warmup]')
   process.exit(2)
 }
 
