@@ -13,7 +13,7 @@
 //     read as a user would (GET /debug/memory/top and /debug/pprof/heap on kit.listen), and
 //     gc() and RSS / heap again. none: no oomkit; no-profiler: oomkit with `heapProfile: false`.
 //
-//   node --expose-gc benchmarks/idle-memory-child.mjs hour <ticks> <with|without>
+//   node --expose-gc benchmarks/idle-memory-child.mjs hour <ticks> <with|without> [options JSON]
 //     An hour (ticks × 5 s) of oomkit's sampling in seconds: Date.now is a simulated clock that
 //     moves 5 s per tick; each tick runs the kit's sampling tick (internals(kit).tick: sample,
 //     thresholds, trend, watchdog, the growth recorder's profile reads at its own cadence), with
@@ -95,6 +95,8 @@ async function heap() {
 async function hour() {
   const ticks = Number(side)
   const withKit = arg !== 'without'
+  // `with` may be followed by createOomkit options as JSON (e.g. '{"heapProfile":false}'), to find what grows.
+  const extra = JSON.parse(process.argv[5] ?? '{}')
   const realNow = Date.now.bind(Date)
   let simulated = realNow()
   const registry = new client.Registry()
@@ -117,7 +119,7 @@ async function hour() {
     const { createOomkit } = await import('../dist/src/index.js')
     const { internals } = await import('../dist/src/internal.js')
     afterImport = heapNow().heapUsed - baseline.heapUsed
-    kit = createOomkit({ logger: silent(), registry }).start()
+    kit = createOomkit({ logger: silent(), registry, ...extra }).start()
     tick = internals(kit).tick
   }
   const checkpoint = (t) => {
