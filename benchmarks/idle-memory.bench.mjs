@@ -45,6 +45,10 @@ const parts = new Set(args.parts.split(','))
 const node = nodeBinary(args.node)
 const m = machine(nodeVersion(node))
 const say = (line) => (args.json || args.markdown ? console.error(line) : console.log(line))
+const command =
+  args.node === undefined
+    ? '`npm run bench:idle`'
+    : `\`node --expose-gc benchmarks/idle-memory.bench.mjs${args.node === undefined ? '' : ` --node ${args.node}`}\``
 const TARGETS = { idleShare: 0.005, retainedBytes: 5e6, growthBytesPerHour: 0.5e6 }
 const MB = (b) => (b / 1e6).toFixed(1)
 const summary = { bench: 'idle-memory', machine: m }
@@ -103,9 +107,9 @@ if (parts.has('idle')) {
     )}\n\nbare Node: ${(idle.bareShare * 100).toFixed(3)}% of a core.`,
   )
   checks.push({ what: "idle CPU, oomkit's own < 0.5% of a core", ok: idle.oomkitOwn < TARGETS.idleShare, value: cell(idle.oomkitOwn) })
-  rows.push(`| idle CPU, oomkit's own (\`defaultMetrics: false\`) | < 0.5% of a core | ${cell(idle.oomkitOwn)} | ${m.node} | \`npm run bench:idle\` |`)
+  rows.push(`| idle CPU, oomkit's own (\`defaultMetrics: false\`) | < 0.5% of a core | ${cell(idle.oomkitOwn)} | ${m.node} | ${command} |`)
   rows.push(
-    `| idle CPU, oomkit at its defaults (with prom-client's default metrics) | — | ${cell(idle.defaults)}; prom-client's alone ${cell(idle.promDefaults)} | ${m.node} | \`npm run bench:idle\` |`,
+    `| idle CPU, oomkit at its defaults (with prom-client's default metrics) | — | ${cell(idle.defaults)}; prom-client's alone ${cell(idle.promDefaults)} | ${m.node} | ${command} |`,
   )
 }
 
@@ -162,7 +166,7 @@ if (parts.has('heap')) {
     )}\n\nThe profiler's own (defaults − \`heapProfile: false\`): RSS ${MB(heap.profilerAdds.rss)} MB after the profile was read (${MB(heap.profilerAdds.rssBeforeRead)} MB before), heap ${MB(heap.profilerAdds.heap)} MB; the pprof it served: ${heap.profileBytes} bytes.`,
   )
   rows.push(
-    `| memory oomkit adds at a ${mb} MB heap (profiler on) | reported | RSS ${MB(heap.oomkitAdds.rss)} MB, heap ${MB(heap.oomkitAdds.heap)} MB; the profiler's RSS ${MB(heap.profilerAdds.rss)} MB | ${m.node} | \`npm run bench:idle\` |`,
+    `| memory oomkit adds at a ${mb} MB heap (profiler on) | reported | RSS ${MB(heap.oomkitAdds.rss)} MB, heap ${MB(heap.oomkitAdds.heap)} MB; the profiler's RSS ${MB(heap.profilerAdds.rss)} MB | ${m.node} | ${command} |`,
   )
 }
 
@@ -202,7 +206,7 @@ if (parts.has('hour')) {
   checks.push({ what: "oomkit's retained heap < 5 MB", ok: hour.retained < TARGETS.retainedBytes, value: `${(hour.retained / 1e6).toFixed(2)} MB` })
   checks.push({ what: 'flat: < 0.5 MB/h after 20 min', ok: growthPerHour < TARGETS.growthBytesPerHour, value: `${(growthPerHour / 1e6).toFixed(3)} MB/h` })
   rows.push(
-    `| heap oomkit retains after ${(ticks * 5) / 60} simulated min (and its growth after 20 min) | < 5 MB, flat | ${(hour.retained / 1e6).toFixed(2)} MB, of which ${(hour.afterImport / 1e6).toFixed(2)} MB its code (${(growthPerHour / 1e6).toFixed(2)} MB/h) | ${m.node} | \`npm run bench:idle\` |`,
+    `| heap oomkit retains after ${(ticks * 5) / 60} simulated min (and its growth after 20 min) | < 5 MB, flat | ${(hour.retained / 1e6).toFixed(2)} MB, of which ${(hour.afterImport / 1e6).toFixed(2)} MB its code (${(growthPerHour / 1e6).toFixed(2)} MB/h) | ${m.node} | ${command} |`,
   )
 }
 

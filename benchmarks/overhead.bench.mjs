@@ -75,6 +75,10 @@ const connections = Number(args.connections ?? 50)
 const node = nodeBinary(args.node)
 const m = machine(nodeVersion(node))
 const say = (line) => (args.json || args.markdown ? console.error(line) : console.log(line))
+const command =
+  args.node === undefined && !args.headline
+    ? '`npm run bench:overhead`'
+    : `\`node benchmarks/overhead.bench.mjs${args.headline ? ' --headline' : ''}${args.node === undefined ? '' : ` --node ${args.node}`}\``
 const CLK_TCK = 100 // Linux's USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s.
 
 // @pyroscope/nodejs uploads here (nothing is due in a run this short; its stop may flush).
@@ -214,10 +218,10 @@ const table = markdownTable(
   }),
 )
 const rowsForSummary = [
-  ...(d === undefined ? [] : [`| requests/s, oomkit defaults vs bare | ≥ 0.97× | ${ratioCell(d.rpsRatios)} | ${m.node} | \`npm run bench:overhead\` |`]),
-  ...(d === undefined ? [] : [`| p99 latency, oomkit defaults vs bare | ≤ 1.05× | ${ratioCell(d.p99Ratios)} | ${m.node} | \`npm run bench:overhead\` |`]),
-  ...(band === null ? [] : [`| A/A control (bare copy vs bare) | — | ${ratioCell(aa.rpsRatios)} | ${m.node} | \`npm run bench:overhead\` |`]),
-  ...peers.map((p) => `| requests/s, ${p} vs bare | below oomkit | ${ratioCell(perSide[p].rpsRatios)} | ${m.node} | \`npm run bench:overhead\` |`),
+  ...(d === undefined ? [] : [`| requests/s, oomkit defaults vs bare | ≥ 0.97× | ${ratioCell(d.rpsRatios)} | ${m.node} | ${command} |`]),
+  ...(d === undefined ? [] : [`| p99 latency, oomkit defaults vs bare | ≤ 1.05× | ${ratioCell(d.p99Ratios)} | ${m.node} | ${command} |`]),
+  ...(band === null ? [] : [`| A/A control (bare copy vs bare) | — | ${ratioCell(aa.rpsRatios)} | ${m.node} | ${command} |`]),
+  ...peers.map((p) => `| requests/s, ${p} vs bare | below oomkit | ${ratioCell(perSide[p].rpsRatios)} | ${m.node} | ${command} |`),
 ]
 if (args.json) console.log(JSON.stringify(summary, null, 2))
 else if (args.markdown) console.log(`${rowsForSummary.join('\n')}\n\n${table}`)

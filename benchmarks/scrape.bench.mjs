@@ -49,6 +49,8 @@ const TARGET = 1.5
 const node = nodeBinary(args.node)
 const m = machine(nodeVersion(node))
 const say = (line) => (args.json || args.markdown ? console.error(line) : console.log(line))
+const command =
+  args.node === undefined ? '`npm run bench:scrape`' : `\`node benchmarks/scrape.bench.mjs${args.node === undefined ? '' : ` --node ${args.node}`}\``
 
 async function scrape(side) {
   const child = nodeChild(0, [join(here, 'scrape-child.mjs'), side, String(scrapes), String(Math.ceil(scrapes / 10))], {
@@ -105,7 +107,7 @@ const table = markdownTable(
     ]
   }),
 )
-const row = `| scrape, oomkit's collectors (20 caches, 5 pools) vs default registry | ≤ 1.5× | ${ratioCell(cpu, 2)} CPU per scrape | ${m.node} | \`npm run bench:scrape\` |`
+const row = `| scrape, oomkit's collectors (20 caches, 5 pools) vs default registry | ≤ 1.5× | ${ratioCell(cpu, 2)} CPU per scrape | ${m.node} | ${command} |`
 if (args.json) console.log(JSON.stringify({ ...summary, rows }, null, 2))
 else if (args.markdown) console.log(`${row}\n\n${table}`)
 else console.log(`\n${table}\n`)
