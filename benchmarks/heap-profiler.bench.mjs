@@ -15,13 +15,12 @@
 //
 // With `taskset` the app (or the loop) runs on CPU 0 and the load generator on CPU 1.
 // Exit code: 1 when the allocation-heavy cost of the default backend is 3% or more, else 0.
-import { spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { firstLine, median, nodeChild, pct, pinned, range } from './lib.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 if (!existsSync(join(here, '..', 'dist', 'src', 'heap', 'profile', 'index.js'))) {
@@ -42,28 +41,6 @@ const allocRounds = Math.max(rounds, args.quick ? 5 : 11)
 const ALLOC_ITERATIONS = 1_500_000
 const CONNECTIONS = 50
 const MAX_ALLOC_COST = 0.03
-const pinned = spawnSync('taskset', ['-c', '0', 'true']).status === 0 && cpus().length >= 2
-
-/** A node child, on one CPU when taskset works. */
-function nodeChild(cpu, argv, stdio = ['pipe', 'pipe', 'inherit']) {
-  return pinned ? spawn('taskset', ['-c', String(cpu), process.execPath, ...argv], { stdio }) : spawn(process.execPath, argv, { stdio })
-}
-
-/** The first JSON line a child prints. */
-function firstLine(child, what) {
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${what} exited with ${code} before answering`)))
-    createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line)))
-  })
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
-}
-const pct = (ratio) => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`
-const range = (xs) => `${pct(Math.min(...xs))} .. ${pct(Math.max(...xs))}`
 
 async function startApp(mode) {
   const child = nodeChild(0, [join(here, 'heap-profiler-app.mjs'), mode])
@@ -72,7 +49,9 @@ async function startApp(mode) {
 }
 
 async function load(url, ms, warmupMs = 500) {
-  const child = nodeChild(1, [join(here, 'heap-profiler-load.mjs'), url, String(ms), String(CONNECTIONS), String(warmupMs)], ['ignore', 'pipe', 'inherit'])
+  const child = nodeChild(1, [join(here, 'heap-profiler-load.mjs'), url, String(ms), String(CONNECTIONS), String(warmupMs)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   const r = await firstLine(child, 'load generator')
   if (r.errors > 0) throw new Error(`load generator saw ${r.errors} errors against ${url}`)
   return r.rps
@@ -100,11 +79,9 @@ async function expressRounds() {
 }
 
 async function allocRoundsFor(backend) {
-  const child = nodeChild(
-    0,
-    ['--expose-gc', join(here, 'heap-profiler-alloc.mjs'), backend, String(allocRounds), String(ALLOC_ITERATIONS)],
-    ['ignore', 'pipe', 'inherit'],
-  )
+  const child = nodeChild(0, ['--expose-gc', join(here, 'heap-profiler-alloc.mjs'), backend, String(allocRounds), String(ALLOC_ITERATIONS)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   return firstLine(child, `alloc loop (${backend})`)
 }
 

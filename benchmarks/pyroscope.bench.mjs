@@ -19,14 +19,13 @@
 // @pyroscope/nodejs's own default setup beyond the noise: the median over the rounds of the paired
 // ratio (the two measured in the same round) against 1.05 plus the A/A noise of the same run (the
 // median per-round disagreement of CPU per request between the two identical apps A and A').
-import { spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { firstLine, median, nodeChild, pct, pinned, range } from './lib.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 if (!existsSync(join(here, '..', 'dist', 'src', 'pyroscope', 'index.js'))) {
@@ -40,27 +39,7 @@ const rounds = Number(args.rounds ?? (args.quick ? 3 : 9))
 const durationMs = Number(args.duration ?? (args.quick ? 2000 : 3000))
 const CONNECTIONS = 50
 const MAX_VS_PEER = 0.05
-const pinned = spawnSync('taskset', ['-c', '0', 'true']).status === 0 && cpus().length >= 2
 const say = (line) => (args.json ? console.error(line) : console.log(line))
-
-function nodeChild(cpu, argv, stdio = ['pipe', 'pipe', 'inherit']) {
-  return pinned ? spawn('taskset', ['-c', String(cpu), process.execPath, ...argv], { stdio }) : spawn(process.execPath, argv, { stdio })
-}
-
-function firstLine(child, what) {
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${what} exited with ${code} before answering`)))
-    createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line)))
-  })
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
-}
-const pct = (ratio) => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`
-const range = (xs) => `${pct(Math.min(...xs))} .. ${pct(Math.max(...xs))}`
 
 // The ingest sink: accepts every upload, counts them per application name.
 const uploads = new Map()
@@ -96,11 +75,9 @@ async function appStats(app) {
 }
 
 async function load(url, ms, warmupMs = 500) {
-  const child = nodeChild(
-    1,
-    [join(here, 'heap-profiler-load.mjs'), `${url}/items`, String(ms), String(CONNECTIONS), String(warmupMs)],
-    ['ignore', 'pipe', 'inherit'],
-  )
+  const child = nodeChild(1, [join(here, 'heap-profiler-load.mjs'), `${url}/items`, String(ms), String(CONNECTIONS), String(warmupMs)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   const r = await firstLine(child, 'load generator')
   if (r.errors > 0) throw new Error(`load generator saw ${r.errors} errors against ${url}`)
   return r

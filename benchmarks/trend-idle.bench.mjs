@@ -19,6 +19,7 @@ import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { median } from './lib.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const { values: args } = parseArgs({
@@ -55,7 +56,6 @@ function side(mode) {
   })
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
 const modes = ['bare', 'oomkit', 'fast', 'defaults']
 const results = []
 console.log(`node ${process.version}, ${cpus()[0]?.model ?? 'cpu'}, ${rounds} rounds of ${seconds} s`)

@@ -3,7 +3,7 @@ import type { OomkitLogger } from '../logging/logger.js'
 import { OomkitError } from '../errors.js'
 import { auditRequest } from '../logging/audit.js'
 import { TokenCheck, isLoopbackHostHeader, readBearer } from './auth.js'
-import { canonicalize, territoryOf, undecodableTerritory } from './paths.js'
+import { canonicalize, plainlyOther, territoryOf, undecodableTerritory } from './paths.js'
 import { sendError, setDebugHeaders } from './respond.js'
 import { type Route, type RouteContext, allowedMethods } from './routes.js'
 
@@ -67,6 +67,8 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Oomki
   const serveMetrics = options.metrics ?? true
 
   return function oomkitHandler(req, res, next) {
+    // The app's own requests go on at once: an adapter sits in front of every one of them.
+    if (next !== undefined && plainlyOther(req.url ?? '/')) return next()
     // Read now: once the client has gone, the socket no longer says whose it was.
     const remoteAddress = req.socket.remoteAddress ?? null
     const url = req.url ?? '/'

@@ -56,6 +56,32 @@ function normalize(decoded: string): string {
   return `/${out.join('/')}`
 }
 
+/**
+ * True when a request target is certainly the app's (territory 'other') without canonicalising
+ * it: a plain origin-form path (it starts with `/` and has no `%`, `\\` or `/.`, so decoding,
+ * separators and dot segments cannot change it) whose first segment, lower-cased, is neither
+ * `debug` nor `metrics`. That is every ordinary request an adapter passes on to the app, decided
+ * without decoding, lower-casing or splitting the path (the cost that otherwise falls on every
+ * request of the app); anything it is not sure of gets the full {@link canonicalize}.
+ */
+export function plainlyOther(url: string): boolean {
+  if (url.charCodeAt(0) !== 0x2f) return false
+  let end = url.indexOf('?')
+  if (end < 0) end = url.length
+  let start = 1
+  while (start < end && url.charCodeAt(start) === 0x2f) start++
+  for (let i = start - 1; i < end; i++) {
+    const c = url.charCodeAt(i)
+    if (c === 0x25 || c === 0x5c || (c === 0x2e && url.charCodeAt(i - 1) === 0x2f)) return false
+  }
+  let stop = url.indexOf('/', start)
+  if (stop < 0 || stop > end) stop = end
+  const length = stop - start
+  if (length !== 5 && length !== 7) return true
+  const first = url.slice(start, stop).toLowerCase()
+  return first !== 'debug' && first !== 'metrics'
+}
+
 /** Which part of the URL space a canonical path is in. */
 export type Territory = 'debug' | 'metrics' | 'other'
 

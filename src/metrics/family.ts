@@ -7,7 +7,13 @@ interface Series {
   readonly value: number
   readonly labels: Record<string, string | number>
   readonly metricName?: string
+  readonly sharedLabels: Readonly<Record<string, never>>
 }
+
+// prom-client formats a value's `sharedLabels` (default: a fresh `{}`) through a WeakMap keyed by
+// the object: one frozen empty object for every series makes that a cache hit instead of a
+// format and a WeakMap insert per series per scrape (~10 % of a scrape with hundreds of series).
+const NO_SHARED_LABELS: Readonly<Record<string, never>> = Object.freeze({})
 
 /**
  * The series of one scrape. A module function, not a `#private` method: the OpenMetrics route
@@ -15,19 +21,28 @@ interface Series {
  * `this.#method()` there throws (and the catch in `get()` would leave the family empty).
  */
 function seriesOf<T>(spec: FamilySpec<T>, name: string, source: T): Series[] {
-  if (spec.type !== 'histogram') return spec.values(source).filter((v) => Number.isFinite(v.value))
   const out: Series[] = []
+  if (spec.type !== 'histogram') {
+    for (const v of spec.values(source)) {
+      if (Number.isFinite(v.value)) out.push({ value: v.value, labels: v.labels, sharedLabels: NO_SHARED_LABELS })
+    }
+    return out
+  }
+  const bucket = `${name}_bucket`
+  const push = (metricName: string, labels: Record<string, string | number>, value: number): void => {
+    if (Number.isFinite(value)) out.push({ metricName, labels, value, sharedLabels: NO_SHARED_LABELS })
+  }
   for (const h of spec.values(source)) {
     let cumulative = 0
-    spec.buckets.forEach((le, i) => {
+    for (let i = 0; i < spec.buckets.length; i++) {
       cumulative += h.counts[i] ?? 0
-      out.push({ metricName: `${name}_bucket`, labels: { ...h.labels, le }, value: cumulative })
-    })
-    out.push({ metricName: `${name}_bucket`, labels: { ...h.labels, le: '+Inf' }, value: h.count })
-    out.push({ metricName: `${name}_sum`, labels: h.labels, value: h.sum })
-    out.push({ metricName: `${name}_count`, labels: h.labels, value: h.count })
+      push(bucket, { ...h.labels, le: spec.buckets[i] as number }, cumulative)
+    }
+    push(bucket, { ...h.labels, le: '+Inf' }, h.count)
+    push(`${name}_sum`, h.labels, h.sum)
+    push(`${name}_count`, h.labels, h.count)
   }
-  return out.filter((v) => Number.isFinite(v.value))
+  return out
 }
 
 /**
