@@ -16,6 +16,7 @@
 import { createRequire } from 'node:module'
 import genericPool from 'generic-pool'
 import { LRUCache } from 'lru-cache'
+import { DEFAULTS } from 'oomkit'
 import { createDemoApp } from '../examples/express-app.mjs'
 
 /** Options of createOomkit per oomkit side (undefined: the side has no oomkit), and what else the side changes. */
@@ -58,7 +59,12 @@ if (config.peer === 'pyroscope') {
   Pyroscope.start()
 }
 
-const { app: demo, kit } = createDemoApp({ oomkit: withKit ? config.oomkit : false, ...(config.adapter === false ? {} : { token: 'bench-token' }) })
+// oomkit's own defaults, not the demo's faster sampling (createDemoApp spreads these over its own).
+const atDefaults = { sampleIntervalMs: DEFAULTS.sampleIntervalMs, logIntervalMs: DEFAULTS.logIntervalMs }
+const { app: demo, kit } = createDemoApp({
+  oomkit: withKit ? { ...atDefaults, ...config.oomkit } : false,
+  ...(config.adapter === false ? {} : { token: 'bench-token' }),
+})
 kit?.start()
 
 const pool = genericPool.createPool(

@@ -23,21 +23,16 @@ export function logBase(env = process.env) {
 
 /**
  * Builds the app and its oomkit instance. Nothing listens until the caller says so.
-<<<<<<< HEAD
- * @param {{ token?: string, metricsToken?: string, oomkit?: import('oomkit').OomkitOptions }} [options]
- *   `oomkit`: more options for createOomkit (the demo passes what `readEnv()` read from `OOMKIT_*`).
+ * @param {{ token?: string, metricsToken?: string, oomkit?: import('oomkit').OomkitOptions | false }} [options]
+ *   `oomkit`: more options for createOomkit (the demo passes what `readEnv()` read from `OOMKIT_*`);
+ *   `false` builds the same app without oomkit (`kit` is null): the bare app that
+ *   benchmarks/overhead.bench.mjs compares against.
  */
 export function createDemoApp(options = {}) {
-  const logger = pino({ name: 'oomkit-demo', base: logBase() })
-  const kit = createOomkit({ sampleIntervalMs: 2000, logIntervalMs: 30_000, logger, ...options.oomkit })
-=======
- * `oomkit` replaces the demo's options of createOomkit; `false` builds the same app without
- * oomkit (`kit` is null): the bare app benchmarks/overhead.bench.mjs compares against.
- * @param {{ token?: string, oomkit?: import('oomkit').OomkitOptions | false }} [options]
- */
-export function createDemoApp(options = {}) {
-  const kit = options.oomkit === false ? null : createOomkit(options.oomkit ?? { sampleIntervalMs: 2000, logIntervalMs: 30_000 })
->>>>>>> 17f07486bc1fcba7e32d611f588bba21efeef732
+  const kit =
+    options.oomkit === false
+      ? null
+      : createOomkit({ sampleIntervalMs: 2000, logIntervalMs: 30_000, logger: pino({ name: 'oomkit-demo', base: logBase() }), ...options.oomkit })
   const app = express()
 
   // For the kubelet's probes: answers as long as the event loop runs (examples/kubernetes/deployment.yaml).
@@ -75,18 +70,13 @@ export function createDemoApp(options = {}) {
     res.json({ stored: n, entries: bounded.size })
   })
 
-<<<<<<< HEAD
   // oomkit on the app's own port: /metrics (open unless metricsToken, what Prometheus scrapes in
   // Kubernetes) and /debug/* behind the token; the loopback server on 9469 needs no token.
-  if (options.token !== undefined) {
+  if (kit !== null && options.token !== undefined) {
     const mount = { token: options.token }
     if (options.metricsToken !== undefined) mount.metricsToken = options.metricsToken
     app.use(oomkitExpress(kit, mount))
   }
-=======
-  // oomkit on the app's own port needs a token; the loopback server on 9469 does not.
-  if (kit !== null && options.token !== undefined) app.use(oomkitExpress(kit, { token: options.token }))
->>>>>>> 17f07486bc1fcba7e32d611f588bba21efeef732
 
   app.get('/', (_req, res) => {
     res.json({ routes: ['/leak/cache?n=1000', '/leak/array?n=1000', '/bounded?n=1000', '/healthz'] })
