@@ -13,6 +13,12 @@ export interface MemoryCoreOptions {
 }
 
 /**
+ * How old a container reading a scrape may serve (a sample's or the previous scrape's): scrapes a
+ * moment apart read the same cgroup files once, and no scrape shows numbers older than this.
+ */
+export const SCRAPE_READING_MAX_AGE_MS = 1000
+
+/**
  * The sources and the sampler of one instance: the memory cgroup (found once, on first use), the
  * GC observer, the sampler and its history, and the budget verdict. No timer lives here: the kit
  * drives `sample()`.
@@ -90,6 +96,11 @@ export class MemoryCore {
   /** The container's memory now, or null without a memory cgroup. */
   readContainer(): ContainerMemory | null {
     return this.sampler.readContainer()
+  }
+
+  /** The container's memory at most `maxAgeMs` ago (see `Sampler.recentContainer`). */
+  recentContainer(maxAgeMs: number): ContainerMemory | null {
+    return this.sampler.recentContainer(maxAgeMs)
   }
 
   /** The kernel's early signals now, or null without a memory cgroup. */
