@@ -216,7 +216,7 @@ export class Oomkit {
     const core = coreCollectors({
       container: () => this.#memory.recentContainer(SCRAPE_READING_MAX_AGE_MS),
       v8: () => readV8Source(() => this.#memory.gc.liveAfterGcBytes),
-      kernel: () => this.#memory.readKernel(),
+      kernel: () => this.#memory.recentKernel(SCRAPE_READING_MAX_AGE_MS),
       budget: () => this.#memory.budget,
     })
     return [...core, ...this.#capabilities.collectors()]

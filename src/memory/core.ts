@@ -29,6 +29,8 @@ export class MemoryCore {
   #location: CgroupLocation | null | undefined
   #sampler: Sampler | null = null
   #budget: Budget | null = null
+  /** The newest kernel signals a scrape read, and when (the sampler's clock). */
+  #kernel: { readonly at: number; readonly value: KernelSignals | null } | null = null
 
   constructor(options: MemoryCoreOptions, onMajorGc: (liveBytes: number, at: number) => void) {
     this.#options = options
@@ -107,6 +109,16 @@ export class MemoryCore {
   readKernel(): KernelSignals | null {
     const loc = this.cgroup
     return loc === null ? null : readKernelSignals(loc)
+  }
+
+  /** The kernel's early signals read at most `maxAgeMs` ago (by an earlier scrape), else now. */
+  recentKernel(maxAgeMs: number): KernelSignals | null {
+    const now = this.sampler.now()
+    const last = this.#kernel
+    if (last !== null && now - last.at >= 0 && now - last.at <= maxAgeMs) return last.value
+    const value = this.readKernel()
+    this.#kernel = { at: now, value }
+    return value
   }
 
   /** The history ring, oldest first. */
