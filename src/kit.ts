@@ -20,7 +20,7 @@ import { registerInternals } from './internal.js'
 import { type OomkitLogger, defaultLogger } from './logging/logger.js'
 import { logBudget, logMemoryLine, thresholdLogger } from './logging/memory-log.js'
 import type { Budget } from './memory/budget.js'
-import { MemoryCore, SCRAPE_READING_MAX_AGE_MS } from './memory/core.js'
+import { MemoryCore } from './memory/core.js'
 import { SamplingSchedule } from './memory/schedule.js'
 import type { CoreReport } from './memory/report.js'
 import { ThresholdWatch, memoryFields } from './memory/threshold.js'
@@ -213,11 +213,13 @@ export class Oomkit {
 
   /** The core's collectors and every capability's. */
   #collectors(): AnyCollector[] {
+    const m = this.#memory
+    const arrayBuffers = (): number => m.recentArrayBuffers()
     const core = coreCollectors({
-      container: () => this.#memory.recentContainer(SCRAPE_READING_MAX_AGE_MS),
-      v8: () => readV8Source(() => this.#memory.gc.liveAfterGcBytes),
-      kernel: () => this.#memory.recentKernel(SCRAPE_READING_MAX_AGE_MS),
-      budget: () => this.#memory.budget,
+      container: () => m.recentContainer(),
+      v8: () => readV8Source(() => m.gc.liveAfterGcBytes, arrayBuffers),
+      kernel: () => m.recentKernel(),
+      budget: () => m.budget,
     })
     return [...core, ...this.#capabilities.collectors()]
   }

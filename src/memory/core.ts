@@ -3,6 +3,7 @@ import { type Budget, checkBudget } from './budget.js'
 import { GcObserver, type GcState } from './gc-observer.js'
 import { type CoreReport, buildCoreReport } from './report.js'
 import { type Reading, type Sample, Sampler } from './sampler.js'
+import { readProcess } from './v8.js'
 
 /** What the memory core needs of the options. */
 export interface MemoryCoreOptions {
@@ -31,6 +32,8 @@ export class MemoryCore {
   #budget: Budget | null = null
   /** The newest kernel signals a scrape read, and when (the sampler's clock). */
   #kernel: { readonly at: number; readonly value: KernelSignals | null } | null = null
+  /** The newest ArrayBuffer bytes a scrape read, and when. */
+  #arrayBuffers: { readonly at: number; readonly value: number } | null = null
 
   constructor(options: MemoryCoreOptions, onMajorGc: (liveBytes: number, at: number) => void) {
     this.#options = options
@@ -101,7 +104,7 @@ export class MemoryCore {
   }
 
   /** The container's memory at most `maxAgeMs` ago (see `Sampler.recentContainer`). */
-  recentContainer(maxAgeMs: number): ContainerMemory | null {
+  recentContainer(maxAgeMs = SCRAPE_READING_MAX_AGE_MS): ContainerMemory | null {
     return this.sampler.recentContainer(maxAgeMs)
   }
 
@@ -112,12 +115,22 @@ export class MemoryCore {
   }
 
   /** The kernel's early signals read at most `maxAgeMs` ago (by an earlier scrape), else now. */
-  recentKernel(maxAgeMs: number): KernelSignals | null {
+  recentKernel(maxAgeMs = SCRAPE_READING_MAX_AGE_MS): KernelSignals | null {
     const now = this.sampler.now()
     const last = this.#kernel
     if (last !== null && now - last.at >= 0 && now - last.at <= maxAgeMs) return last.value
     const value = this.readKernel()
     this.#kernel = { at: now, value }
+    return value
+  }
+
+  /** ArrayBuffer bytes read at most `maxAgeMs` ago (by an earlier scrape), else now (`process.memoryUsage()`). */
+  recentArrayBuffers(maxAgeMs = SCRAPE_READING_MAX_AGE_MS): number {
+    const now = this.sampler.now()
+    const last = this.#arrayBuffers
+    if (last !== null && now - last.at >= 0 && now - last.at <= maxAgeMs) return last.value
+    const value = readProcess().arrayBuffers
+    this.#arrayBuffers = { at: now, value }
     return value
   }
 
