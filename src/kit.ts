@@ -213,11 +213,13 @@ export class Oomkit {
 
   /** The core's collectors and every capability's. */
   #collectors(): AnyCollector[] {
+    const m = this.#memory
+    const arrayBuffers = (): number => m.recentArrayBuffers()
     const core = coreCollectors({
-      container: () => this.#memory.readContainer(),
-      v8: () => readV8Source(() => this.#memory.gc.liveAfterGcBytes),
-      kernel: () => this.#memory.readKernel(),
-      budget: () => this.#memory.budget,
+      container: () => m.recentContainer(),
+      v8: () => readV8Source(() => m.gc.liveAfterGcBytes, arrayBuffers),
+      kernel: () => m.recentKernel(),
+      budget: () => m.budget,
     })
     return [...core, ...this.#capabilities.collectors()]
   }

@@ -11,6 +11,21 @@ export type { Cache, CacheEvictions, CacheHost, CacheStats, Resize } from './cac
 /** Entries a cache bounded by `max` only measures when its bytes are read. */
 export const BYTES_SAMPLE = 64
 
+/**
+ * A sampled `bytes` is reused until more entries than this share of the cache's were set, evicted
+ * or deleted since it was taken (any change, for a cache under 20 entries)…
+ */
+export const BYTES_RESAMPLE_SHARE = 0.05
+/** …or until it is this old (values changed in place are seen within this time). */
+export const BYTES_RESAMPLE_MS = 5_000
+
+interface BytesSample {
+  readonly bytes: number
+  readonly entries: number
+  readonly changes: number
+  readonly at: number
+}
+
 /** The error of a closed cache. */
 export function closedError(name: string): OomkitError {
   return new OomkitError('OOMKIT_CACHE_CLOSED', `${cacheLabel(name)} was closed; create a new one`)
@@ -33,6 +48,9 @@ export class BoundedCache<K, V> implements Cache<K, V> {
   #expired = 0
   #replaced = 0
   #deleted = 0
+  /** The last sampled `bytes` (a cache bounded by `max` only), reused while the cache barely changed. */
+  #sample: BytesSample | null = null
+  readonly #now: () => number
   readonly #inflight = new InFlight<K, V>()
   #host: CacheHost | null = null
   #closed = false
@@ -52,6 +70,7 @@ export class BoundedCache<K, V> implements Cache<K, V> {
     this.#sizeOf = options.sizeOf ?? defaultSizeOf
     this.#share = options.limitShare
     this.#onClose = onClose
+    this.#now = options.now ?? (() => performance.now())
     this.#sized = options.maxBytes !== null || this.#share !== null
     this.#maxBytes = options.maxBytes ?? (this.#share !== null ? shareOf(this.#share, limitBytes ?? NO_BOUND) : NO_BOUND)
     // With a byte bound, sizes are tracked per entry, but lru-cache never evicts by size: its
@@ -212,7 +231,24 @@ export class BoundedCache<K, V> implements Cache<K, V> {
 
   /** Bytes held now: lru-cache's exact sum with a byte bound, else sampled (see {@link CacheStats.bytes}). */
   get bytes(): number {
-    return this.#sized ? this.#lru.calculatedSize : sampleBytes(this.#lru.entries(), this.#lru.size, this.#sizeOf, BYTES_SAMPLE)
+    return this.#sized ? this.#lru.calculatedSize : this.#sampledBytes()
+  }
+
+  // Sampling walks up to 64 values through sizeOf: a scrape of many caches paid that for every
+  // cache every time. It is an estimate, so it is kept until the cache changed by more than a few
+  // percent of its entries (sets, evictions and deletes, replaced ones included) or grew stale.
+  #sampledBytes(): number {
+    const entries = this.#lru.size
+    const changes = this.#sets + this.#capacity + this.#expired + this.#deleted
+    const now = this.#now()
+    const last = this.#sample
+    if (last !== null && now - last.at < BYTES_RESAMPLE_MS && now >= last.at) {
+      const allowed = Math.floor(BYTES_RESAMPLE_SHARE * Math.min(entries, last.entries))
+      if (changes - last.changes <= allowed && Math.abs(entries - last.entries) <= allowed) return last.bytes
+    }
+    const bytes = sampleBytes(this.#lru.entries(), entries, this.#sizeOf, BYTES_SAMPLE)
+    this.#sample = { bytes, entries, changes, at: now }
+    return bytes
   }
 
   /** Whether `close()` ran. */

@@ -1,23 +1,26 @@
 import { type AnyCollector, type FamilyValue, type HistogramValue, defineCollector } from '../metrics/collector.js'
+import { LabelMemo } from '../metrics/label-memo.js'
 import type { PoolRegistry, PoolSummary } from './pool-registry.js'
 import { HOLD_BUCKETS, type ResourceRow, WAIT_BUCKETS } from './stats.js'
 import type { LeakTracker } from './tracker.js'
 
 interface LeaksSource {
+  /** The same frozen `{ kind, pool }` every scrape (see LabelMemo). */
+  readonly labels: LabelMemo<Readonly<Record<string, string>>>
   readonly rows: readonly ResourceRow[]
   readonly pools: readonly PoolSummary[]
   readonly waits: ReturnType<PoolRegistry['waits']>
 }
 
 function perRow(s: LeaksSource, value: (r: ResourceRow) => number): FamilyValue[] {
-  return s.rows.map((r) => ({ value: value(r), labels: { kind: r.kind, pool: r.pool } }))
+  return s.rows.map((r) => ({ value: value(r), labels: s.labels.get(r.kind, r.pool) }))
 }
 
 function perPool(s: LeaksSource, value: (p: PoolSummary) => number | null): FamilyValue[] {
   const out: FamilyValue[] = []
   for (const p of s.pools) {
     const v = value(p)
-    if (v !== null) out.push({ value: v, labels: { kind: p.kind, pool: p.name } })
+    if (v !== null) out.push({ value: v, labels: s.labels.get(p.kind, p.name) })
   }
   return out
 }
@@ -27,9 +30,13 @@ function perPool(s: LeaksSource, value: (p: PoolSummary) => number | null): Fami
  * `oomkit_resource_*` per (kind, pool), and each tracked pool's own gauges, timeouts and waits.
  */
 export function leaksCollector(tracker: LeakTracker, pools: PoolRegistry): AnyCollector {
+  const labels = new LabelMemo<Readonly<Record<string, string>>>((kind, pool) => Object.freeze({ kind, pool }))
   return defineCollector<LeaksSource>({
     name: 'leaks',
-    read: () => ({ rows: tracker.rows.all(), pools: pools.summaries(), waits: pools.waits() }),
+    read: () => {
+      labels.flip()
+      return { labels, rows: tracker.rows.all(), pools: pools.summaries(), waits: pools.waits() }
+    },
     families: [
       {
         name: 'resources_open',
@@ -51,7 +58,7 @@ export function leaksCollector(tracker: LeakTracker, pools: PoolRegistry): AnyCo
         type: 'histogram',
         buckets: HOLD_BUCKETS,
         values: (s): HistogramValue[] =>
-          s.rows.map((r) => ({ labels: { kind: r.kind, pool: r.pool }, counts: r.hold.counts, sum: r.hold.sum, count: r.hold.count })),
+          s.rows.map((r) => ({ labels: s.labels.get(r.kind, r.pool), counts: r.hold.counts, sum: r.hold.sum, count: r.hold.count })),
       },
       { name: 'pool_size', help: 'Connections a tracked pool holds, idle or checked out.', type: 'gauge', values: (s) => perPool(s, (p) => p.size) },
       { name: 'pool_idle', help: 'Idle connections in a tracked pool.', type: 'gauge', values: (s) => perPool(s, (p) => p.idle) },
@@ -68,7 +75,7 @@ export function leaksCollector(tracker: LeakTracker, pools: PoolRegistry): AnyCo
         help: 'How long acquires from a tracked pool waited (successful or not).',
         type: 'histogram',
         buckets: WAIT_BUCKETS,
-        values: (s): HistogramValue[] => s.waits.map((w) => ({ labels: { kind: w.kind, pool: w.name }, counts: w.counts, sum: w.sum, count: w.count })),
+        values: (s): HistogramValue[] => s.waits.map((w) => ({ labels: s.labels.get(w.kind, w.name), counts: w.counts, sum: w.sum, count: w.count })),
       },
     ],
   })

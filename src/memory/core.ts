@@ -3,6 +3,7 @@ import { type Budget, checkBudget } from './budget.js'
 import { GcObserver, type GcState } from './gc-observer.js'
 import { type CoreReport, buildCoreReport } from './report.js'
 import { type Reading, type Sample, Sampler } from './sampler.js'
+import { readProcess } from './v8.js'
 
 /** What the memory core needs of the options. */
 export interface MemoryCoreOptions {
@@ -11,6 +12,12 @@ export interface MemoryCoreOptions {
   readonly historySize: number
   readonly heapRatio: number
 }
+
+/**
+ * How old a container reading a scrape may serve (a sample's or the previous scrape's): scrapes a
+ * moment apart read the same cgroup files once, and no scrape shows numbers older than this.
+ */
+export const SCRAPE_READING_MAX_AGE_MS = 1000
 
 /**
  * The sources and the sampler of one instance: the memory cgroup (found once, on first use), the
@@ -23,6 +30,10 @@ export class MemoryCore {
   #location: CgroupLocation | null | undefined
   #sampler: Sampler | null = null
   #budget: Budget | null = null
+  /** The newest kernel signals a scrape read, and when (the sampler's clock). */
+  #kernel: { readonly at: number; readonly value: KernelSignals | null } | null = null
+  /** The newest ArrayBuffer bytes a scrape read, and when. */
+  #arrayBuffers: { readonly at: number; readonly value: number } | null = null
 
   constructor(options: MemoryCoreOptions, onMajorGc: (liveBytes: number, at: number) => void) {
     this.#options = options
@@ -92,10 +103,35 @@ export class MemoryCore {
     return this.sampler.readContainer()
   }
 
+  /** The container's memory at most `maxAgeMs` ago (see `Sampler.recentContainer`). */
+  recentContainer(maxAgeMs = SCRAPE_READING_MAX_AGE_MS): ContainerMemory | null {
+    return this.sampler.recentContainer(maxAgeMs)
+  }
+
   /** The kernel's early signals now, or null without a memory cgroup. */
   readKernel(): KernelSignals | null {
     const loc = this.cgroup
     return loc === null ? null : readKernelSignals(loc)
+  }
+
+  /** The kernel's early signals read at most `maxAgeMs` ago (by an earlier scrape), else now. */
+  recentKernel(maxAgeMs = SCRAPE_READING_MAX_AGE_MS): KernelSignals | null {
+    const now = this.sampler.now()
+    const last = this.#kernel
+    if (last !== null && now - last.at >= 0 && now - last.at <= maxAgeMs) return last.value
+    const value = this.readKernel()
+    this.#kernel = { at: now, value }
+    return value
+  }
+
+  /** ArrayBuffer bytes read at most `maxAgeMs` ago (by an earlier scrape), else now (`process.memoryUsage()`). */
+  recentArrayBuffers(maxAgeMs = SCRAPE_READING_MAX_AGE_MS): number {
+    const now = this.sampler.now()
+    const last = this.#arrayBuffers
+    if (last !== null && now - last.at >= 0 && now - last.at <= maxAgeMs) return last.value
+    const value = readProcess().arrayBuffers
+    this.#arrayBuffers = { at: now, value }
+    return value
   }
 
   /** The history ring, oldest first. */

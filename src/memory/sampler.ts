@@ -34,6 +34,8 @@ export class Sampler {
   /** The bounded history of samples, oldest first. */
   readonly history: Ring<Sample>
   #last: Reading | null = null
+  /** The newest container reading (a sample's or a scrape's) and when it was taken. */
+  #container: { readonly at: number; readonly value: ContainerMemory | null } | null = null
 
   constructor(
     readonly location: CgroupLocation | null,
@@ -47,7 +49,23 @@ export class Sampler {
 
   /** Reads the container now (or null without a memory cgroup). */
   readContainer(): ContainerMemory | null {
-    return this.location === null ? null : readContainerMemory(this.location)
+    const value = this.location === null ? null : readContainerMemory(this.location)
+    this.#container = { at: this.now(), value }
+    return value
+  }
+
+  /**
+   * The newest container reading when it is at most `maxAgeMs` old, else one read now: a scrape
+   * reads four to eight cgroup files, and scrapes (or a sample and a scrape) a moment apart would
+   * read the same numbers twice. A clock that went back reads anew.
+   */
+  recentContainer(maxAgeMs: number): ContainerMemory | null {
+    const last = this.#container
+    if (last !== null) {
+      const age = this.now() - last.at
+      if (age >= 0 && age <= maxAgeMs) return last.value
+    }
+    return this.readContainer()
   }
 
   /** Takes one reading without recording it. */

@@ -29,24 +29,29 @@ export class CollectorGuard<T> {
     return current
   }
 
-  #start(): Promise<T> {
-    if (this.#pending !== null) return this.#pending
-    let pending: Promise<T>
+  /** The source's value for this scrape: a settled one when it answered synchronously. */
+  #race(): Promise<T | null> {
+    if (this.#pending !== null) return this.#timed(this.#pending)
+    let value: T | Promise<T>
     try {
-      pending = Promise.resolve(this.source())
-    } catch (err) {
-      pending = Promise.reject(err)
+      value = this.source()
+    } catch {
+      this.errors.inc({ collector: this.name })
+      return Promise.resolve(null)
     }
+    // Most sources are synchronous: there is nothing to time out, so no timer (a setTimeout and
+    // a clearTimeout per collector per scrape) and no race.
+    if (!isThenable(value)) return Promise.resolve(value)
+    const pending = Promise.resolve(value)
     this.#pending = pending
     const settle = (): void => {
       if (this.#pending === pending) this.#pending = null
     }
     pending.then(settle, settle)
-    return pending
+    return this.#timed(pending)
   }
 
-  #race(): Promise<T | null> {
-    const pending = this.#start()
+  #timed(pending: Promise<T>): Promise<T | null> {
     return new Promise<T | null>((resolve) => {
       const timer = setTimeout(() => {
         this.errors.inc({ collector: this.name })
@@ -66,4 +71,8 @@ export class CollectorGuard<T> {
       )
     })
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function'
 }

@@ -9,9 +9,12 @@ export interface V8Source {
   readonly arrayBuffersBytes: number
 }
 
-/** Reads the V8 source now; `liveAfterGc` comes from the GC observer. */
-export function readV8Source(liveAfterGc: () => number | null): V8Source {
-  return { heapLimitBytes: readHeapLimit(), liveAfterGcBytes: liveAfterGc(), arrayBuffersBytes: readProcess().arrayBuffers }
+/**
+ * Reads the V8 source now; `liveAfterGc` comes from the GC observer, `arrayBuffers` (default:
+ * `process.memoryUsage()` now, which also reads the RSS from /proc) may reuse a recent reading.
+ */
+export function readV8Source(liveAfterGc: () => number | null, arrayBuffers: () => number = () => readProcess().arrayBuffers): V8Source {
+  return { heapLimitBytes: readHeapLimit(), liveAfterGcBytes: liveAfterGc(), arrayBuffersBytes: arrayBuffers() }
 }
 
 /** V8 heap families: the heap limit, the live set after the last major GC, ArrayBuffer memory. */

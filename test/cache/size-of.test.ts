@@ -1,6 +1,7 @@
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
+import { BYTES_RESAMPLE_MS, BYTES_SAMPLE } from '../../src/cache/bounded-cache.js'
 import { ENTRY_OVERHEAD_BYTES, MAX_WALK_NODES, defaultSizeOf, estimateBytes, keyBytes, stringBytes } from '../../src/cache/index.js'
 import { createOomkit } from '../../src/index.js'
 
@@ -152,6 +153,50 @@ describe('byte bounds with mixed value sizes', () => {
     expect(calls).toBe(0)
     expect(cache.stats()).toMatchObject({ bytes: 500_000, bytesSampled: true })
     expect(calls).toBe(64)
+  })
+
+  it('a sampled estimate is kept while the cache barely changes, and taken again once it changed by more than 5% of its entries or is 5 s old', () => {
+    const kit = createOomkit({ logger: pino({ level: 'silent' }), registry: new Registry(), logIntervalMs: 0 })
+    let calls = 0
+    let t = 0
+    const cache = kit.cache<number, string>('memo', { max: 10_000, now: () => t, sizeOf: (v) => (calls++, v.length) })
+    for (let i = 0; i < 1000; i++) cache.set(i, 'x'.repeat(100))
+    expect(cache.stats().bytes).toBe(100_000)
+    expect(calls).toBe(BYTES_SAMPLE)
+    // Read again and again, and after 50 changes (5% of 1000): the same estimate, nothing measured.
+    expect(cache.stats().bytes).toBe(100_000)
+    for (let i = 0; i < 50; i++) cache.set(i, 'y'.repeat(100))
+    expect(cache.stats().bytes).toBe(100_000)
+    expect(calls).toBe(BYTES_SAMPLE)
+    // The 51st change is one too many: the newest 64 entries are sampled again (50 of them bigger now).
+    cache.set(50, 'z'.repeat(300))
+    // Newest first: key 50 (300 bytes), then 63 entries of 100.
+    expect(cache.stats().bytes).toBe(Math.round(((300 + 63 * 100) / 64) * 1000))
+    expect(calls).toBe(2 * BYTES_SAMPLE)
+    // Emptied: 0 at once, not the old estimate.
+    cache.clear()
+    expect(cache.stats().bytes).toBe(0)
+    // Refilled with bigger values, then read again: kept while nothing changes, sampled again at 5 s.
+    for (let i = 0; i < 1000; i++) cache.set(i, 'w'.repeat(200))
+    expect(cache.stats().bytes).toBe(200_000)
+    const n = calls
+    t += BYTES_RESAMPLE_MS - 1
+    expect(cache.stats().bytes).toBe(200_000)
+    expect(calls).toBe(n)
+    t += 1
+    expect(cache.stats().bytes).toBe(200_000)
+    expect(calls).toBe(n + BYTES_SAMPLE)
+  })
+
+  it('a small cache (under 20 entries) is sampled again on any change', () => {
+    const kit = createOomkit({ logger: pino({ level: 'silent' }), registry: new Registry(), logIntervalMs: 0 })
+    const cache = kit.cache<string, string>('small', { max: 100, sizeOf: (v) => v.length })
+    cache.set('a', 'x'.repeat(10))
+    expect(cache.stats().bytes).toBe(10)
+    cache.set('b', 'x'.repeat(30))
+    expect(cache.stats().bytes).toBe(40)
+    cache.delete('a')
+    expect(cache.stats().bytes).toBe(30)
   })
 
   it('a sizeOf that returns nonsense is an error naming the cache; fractions round up', () => {
