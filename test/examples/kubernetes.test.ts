@@ -3,7 +3,7 @@
 // the diagnostics directory works on an emptyDir as the kubelet creates it, every metric name the
 // rules and the dashboard use is one oomkit really exports, and promtool accepts and tests the rules.
 import { spawnSync } from 'node:child_process'
-import { chmodSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, cpSync, existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import genericPool from 'generic-pool'
@@ -13,12 +13,12 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { DEFAULTS, createOomkit } from '../../src/index.js'
 import type { ContainerMemory } from '../../src/container/index.js'
-import { type RunMarker, markerName } from '../../src/last-words/index.js'
 import { checkBudget } from '../../src/memory/budget.js'
 import { fixture, roots } from '../fixtures/cgroup/expected.js'
 import { captureLog } from '../helpers/logs.js'
 import { MemoryCgroup, memoryCgroupsAvailable } from '../helpers/cgroup.js'
 import { requireOrSkip } from '../helpers/require.js'
+import { deadPid, leaveDeadRun } from '../last-words/helpers.js'
 import {
   KIT_DIR,
   type Manifest,
@@ -40,7 +40,6 @@ import {
 } from './kubernetes-kit.js'
 
 const PROMTOOL = '/usr/bin/promtool'
-const MiB = 1024 * 1024
 const temps: string[] = []
 function tempDir(prefix: string): string {
   const d = mkdtempSync(join(tmpdir(), `oomkit-k8s-${prefix}-`))
@@ -246,31 +245,7 @@ describe('diagnosticsDir on an emptyDir as the kubelet makes it (mode 0777, no s
 async function realScrape(): Promise<{ names: Set<string>; labelsOf: Map<string, Set<string>> }> {
   const diagnosticsDir = tempDir('scrape')
   // A dead run's marker at 97% of the limit: the kit reports a previous crash (oomkit_previous_crash_info{cause}).
-  const pid = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout)
-  const startedAt = Date.now() - 60_000
-  const marker: RunMarker = {
-    version: 1,
-    pid,
-    startedAt,
-    processStartedAt: startedAt - 500,
-    cgroupPath: '/',
-    oomKillsAtStart: 1,
-    heapSizeLimitBytes: 271 * MiB,
-    oldGenerationLimitBytes: 271 * MiB,
-    captures: 0,
-    points: [],
-    lastSample: {
-      at: startedAt + 55_000,
-      workingSetBytes: 248 * MiB,
-      limitBytes: 256 * MiB,
-      utilization: 0.97,
-      heapUsedBytes: 200 * MiB,
-      liveAfterGcBytes: 190 * MiB,
-      oomKills: 1,
-    },
-  }
-  mkdirSync(join(diagnosticsDir, 'last-words'), { recursive: true, mode: 0o700 })
-  writeFileSync(join(diagnosticsDir, 'last-words', markerName(pid, startedAt)), JSON.stringify(marker))
+  leaveDeadRun(diagnosticsDir, deadPid())
 
   const cgroup = tempDir('cgroup')
   cpSync(fixture('v2-limited-256m').root, cgroup, { recursive: true })

@@ -1,13 +1,12 @@
-import { spawnSync } from 'node:child_process'
-import { lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { lstatSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Registry } from 'prom-client'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { type Oomkit, type OomkitOptions, createOomkit } from '../../src/index.js'
-import { type RunMarker, markerName, readMarker } from '../../src/last-words/index.js'
+import { markerName, readMarker } from '../../src/last-words/index.js'
 import { roots } from '../fixtures/cgroup/expected.js'
 import { capture } from '../heap/snapshot/helpers.js'
-import { filesIn, removeTemps, tempDir } from './helpers.js'
+import { deadPid, filesIn, leaveDeadRun, removeTemps, tempDir } from './helpers.js'
 
 const MiB = 1024 * 1024
 const kits: Oomkit[] = []
@@ -23,39 +22,6 @@ function kit(diagnosticsDir: string, options: Omit<OomkitOptions, 'logger' | 're
   const k = createOomkit({ ...roots('v2-limited-256m'), diagnosticsDir, logger: cap.logger, registry, logIntervalMs: 0, defaultMetrics: false, ...options })
   kits.push(k)
   return { kit: k, registry, lines: cap.lines }
-}
-
-function deadPid(): number {
-  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout)
-}
-
-/** The marker a run that died at 97% of the fixture's limit would have left. */
-function deadMarker(diag: string, pid: number): RunMarker {
-  const startedAt = Date.now() - 60_000
-  const m: RunMarker = {
-    version: 1,
-    pid,
-    startedAt,
-    processStartedAt: startedAt - 500,
-    cgroupPath: '/',
-    oomKillsAtStart: 1,
-    heapSizeLimitBytes: 271 * MiB,
-    oldGenerationLimitBytes: 271 * MiB,
-    captures: 0,
-    points: [],
-    lastSample: {
-      at: startedAt + 55_000,
-      workingSetBytes: 248 * MiB,
-      limitBytes: 256 * MiB,
-      utilization: 0.97,
-      heapUsedBytes: 200 * MiB,
-      liveAfterGcBytes: 190 * MiB,
-      oomKills: 1,
-    },
-  }
-  mkdirSync(join(diag, 'last-words'), { recursive: true, mode: 0o700 })
-  writeFileSync(join(diag, 'last-words', markerName(pid, startedAt)), JSON.stringify(m))
-  return m
 }
 
 describe('the run marker through the kit', () => {
@@ -99,7 +65,7 @@ describe('the previous crash through the kit', () => {
   it('one warn line, the previousCrash section and oomkit_previous_crash_info{cause} 1; once only', async () => {
     const diag = tempDir('kit')
     const pid = deadPid()
-    deadMarker(diag, pid)
+    leaveDeadRun(diag, pid)
     const a = kit(diag)
     a.kit.start()
     const warns = a.lines.filter((l) => l.level === 40 && l.previousCrash !== undefined)
@@ -128,7 +94,7 @@ describe('the previous crash through the kit', () => {
   it('a dead run with no sign of a memory death gets an info line, no section', () => {
     const diag = tempDir('kit')
     const pid = deadPid()
-    const m = deadMarker(diag, pid)
+    const m = leaveDeadRun(diag, pid)
     writeFileSync(join(diag, 'last-words', markerName(pid, m.startedAt)), JSON.stringify({ ...m, lastSample: { ...m.lastSample, utilization: 0.4 } }))
     const a = kit(diag)
     a.kit.start()
@@ -183,7 +149,7 @@ describe('lastWords: false', () => {
   it('writes nothing, touches no report setting, and the section is null', async () => {
     const diag = tempDir('kit')
     const pid = deadPid()
-    deadMarker(diag, pid)
+    leaveDeadRun(diag, pid)
     const a = kit(diag, { lastWords: false })
     a.kit.start()
     expect(process.report.reportOnFatalError).toBe(false)

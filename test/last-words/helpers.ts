@@ -7,11 +7,12 @@
  * const exit = await run.exited
  * run.lines.filter((l) => l.msg === 'memory critical: ...')
  */
-import type { ChildProcessWithoutNullStreams } from 'node:child_process'
-import { lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { type ChildProcessWithoutNullStreams, spawnSync } from 'node:child_process'
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { type RunMarker, markerName } from '../../src/last-words/index.js'
 import { eachLine } from '../helpers/lines.js'
 
 /** The leaky service of the drills. */
@@ -135,4 +136,43 @@ export function filesIn(dir: string): DirEntry[] {
 /** The kinds of last-words files in `dir` (`summary`, `report`, ...), in name order. */
 export function kindsIn(dir: string): string[] {
   return filesIn(dir).flatMap((f) => /^\d{8}T\d{6}\.\d{3}Z-\d+-([a-z-]+)\./.exec(f.name)?.[1] ?? [])
+}
+
+/** A pid no process has now: a child that ran and exited. */
+export function deadPid(): number {
+  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout)
+}
+
+const MiB = 1024 * 1024
+
+/**
+ * Leaves in `diagnosticsDir/last-words` the marker of a run (`pid`, started `startedAgoMs` ago)
+ * that died at 97% of a 256 MiB limit, as a run killed by the kernel would have; returns it.
+ */
+export function leaveDeadRun(diagnosticsDir: string, pid: number, startedAgoMs = 60_000): RunMarker {
+  const startedAt = Date.now() - startedAgoMs
+  const m: RunMarker = {
+    version: 1,
+    pid,
+    startedAt,
+    processStartedAt: startedAt - 500,
+    cgroupPath: '/',
+    oomKillsAtStart: 1,
+    heapSizeLimitBytes: 271 * MiB,
+    oldGenerationLimitBytes: 271 * MiB,
+    captures: 0,
+    points: [],
+    lastSample: {
+      at: startedAt + 55_000,
+      workingSetBytes: 248 * MiB,
+      limitBytes: 256 * MiB,
+      utilization: 0.97,
+      heapUsedBytes: 200 * MiB,
+      liveAfterGcBytes: 190 * MiB,
+      oomKills: 1,
+    },
+  }
+  mkdirSync(join(diagnosticsDir, 'last-words'), { recursive: true, mode: 0o700 })
+  writeFileSync(join(diagnosticsDir, 'last-words', markerName(pid, startedAt)), JSON.stringify(m))
+  return m
 }

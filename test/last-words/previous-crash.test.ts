@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process'
 import { chmodSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -12,14 +11,11 @@ import {
   lastWordsFileName,
   markerName,
 } from '../../src/last-words/index.js'
-import { filesIn, removeTemps, tempDir } from './helpers.js'
+import { deadPid, filesIn, removeTemps, tempDir } from './helpers.js'
 
 afterAll(removeTemps)
 
 /** A pid no process has now: a child that ran and exited. */
-function deadPid(): number {
-  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout)
-}
 
 const MiB = 1024 * 1024
 const T0 = Date.UTC(2025, 5, 1, 12)

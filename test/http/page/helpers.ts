@@ -8,14 +8,13 @@
  * await k.grow(72)   // six minutes of samples, 5 s apart, the working set climbing
  * k.kit.report().trend?.forecasts.container  // seconds to the container limit
  */
-import { spawnSync } from 'node:child_process'
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { leaveDeadRun as leaveDeadRunAgo } from '../../last-words/helpers.js'
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Registry } from 'prom-client'
 import { type Oomkit, type OomkitOptions, createOomkit } from '../../../src/index.js'
 import { internals } from '../../../src/internal.js'
-import { type RunMarker, markerName } from '../../../src/last-words/index.js'
 import { fixture } from '../../fixtures/cgroup/expected.js'
 import { captureLogger } from '../../helpers/http.js'
 import { prng } from '../../helpers/random.js'
@@ -92,35 +91,9 @@ export function pageKit(options: Omit<OomkitOptions, 'logger' | 'registry'> = {}
   return k
 }
 
-/** A pid no process has now: a child that ran and exited. */
-export function deadPid(): number {
-  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout)
-}
+export { deadPid } from '../../last-words/helpers.js'
 
-/** Leaves the marker of a run that died at 97% of the fixture's limit ten minutes ago (as test/last-words/ does). */
+/** Leaves the marker of a run that died at 97% of the fixture's limit ten minutes ago. */
 export function leaveDeadRun(diagnosticsDir: string, pid: number): void {
-  const startedAt = Date.now() - 600_000
-  const m: RunMarker = {
-    version: 1,
-    pid,
-    startedAt,
-    processStartedAt: startedAt - 500,
-    cgroupPath: '/',
-    oomKillsAtStart: 1,
-    heapSizeLimitBytes: 271 * MiB,
-    oldGenerationLimitBytes: 271 * MiB,
-    captures: 0,
-    points: [],
-    lastSample: {
-      at: startedAt + 55_000,
-      workingSetBytes: 248 * MiB,
-      limitBytes: 256 * MiB,
-      utilization: 0.97,
-      heapUsedBytes: 200 * MiB,
-      liveAfterGcBytes: 190 * MiB,
-      oomKills: 1,
-    },
-  }
-  mkdirSync(join(diagnosticsDir, 'last-words'), { recursive: true, mode: 0o700 })
-  writeFileSync(join(diagnosticsDir, 'last-words', markerName(pid, startedAt)), JSON.stringify(m))
+  leaveDeadRunAgo(diagnosticsDir, pid, 600_000)
 }
