@@ -4,13 +4,13 @@
 // assertions go through Prometheus's HTTP API, against what the service's own /metrics says.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { type Manifest, ROOT, appContainer, envVar, manifest, ruleGroups, rulesFileText } from '../examples/kubernetes-kit.js'
 import { requireOrSkip } from '../helpers/require.js'
+import { freePort } from '../helpers/http.js'
 
 const PROMETHEUS = '/usr/bin/prometheus'
 const MiB = 1024 * 1024
@@ -43,17 +43,6 @@ async function stop(c: Child): Promise<void> {
   const killer = setTimeout(() => c.process.kill('SIGKILL'), 5000)
   await c.exited
   clearTimeout(killer)
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
 }
 
 async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {

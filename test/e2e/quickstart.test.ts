@@ -3,10 +3,10 @@
 // ports are swapped for free ones, so the test never collides with anything else running).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freePort } from '../helpers/http.js'
 
 const root = join(import.meta.dirname, '..', '..')
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
@@ -17,17 +17,6 @@ function snippet(tag: string): string {
   const m = new RegExp('```js\\n// quickstart: ' + tag + '\\n([\\s\\S]*?)```').exec(readme)
   if (m === null) throw new Error(`README has no "// quickstart: ${tag}" block`)
   return m[1] as string
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
 }
 
 async function waitFor(url: string, timeoutMs = 15_000): Promise<Response> {

@@ -9,7 +9,7 @@
  * const r = await send(server.address.port, { path: '/debug/memory', headers: { authorization: 'Bearer secret' } })
  */
 import { type IncomingHttpHeaders, type OutgoingHttpHeaders, request } from 'node:http'
-import { connect } from 'node:net'
+import { connect, createServer as createNetServer } from 'node:net'
 import { Registry } from 'prom-client'
 import { type Oomkit, type OomkitOptions, createOomkit } from '../../src/index.js'
 import { intParam, sendJson } from '../../src/http/index.js'
@@ -221,3 +221,15 @@ export async function leakedResources(before: Map<string, number>): Promise<stri
 
 /** The two headers every debug response carries. */
 export const DEBUG_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' } as const
+
+/** A TCP port free on 127.0.0.1 now (bound and released), for a server another process starts. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
+}
