@@ -25,22 +25,28 @@ function line(text: string, series: string): string | undefined {
   return text.split('\n').find((l) => l.startsWith(`${series} `))
 }
 
+/** A started kit (no default metrics, no profiler) on a copy of the v2 256 MiB fixture under `scratch/<copy>`, whose files a test may change. */
+function startOnFixtureCopy(copy: string): { dir: string; registry: Registry; kit: Oomkit } {
+  const root = join(scratch, copy)
+  cpSync(fixture('v2-limited-256m').root, root, { recursive: true })
+  const dir = join(root, 'sys/fs/cgroup')
+  const registry = new Registry()
+  const kit = createOomkit({
+    logger: pino({ level: 'silent' }),
+    registry,
+    logIntervalMs: 0,
+    defaultMetrics: false,
+    heapProfile: false,
+    cgroupRoot: dir,
+    procRoot: join(root, 'proc'),
+  })
+  kits.push(kit.start())
+  return { dir, registry, kit }
+}
+
 describe('container readings at scrape time', () => {
   it('are reused for at most 1 s: a changed file shows within a second, a vanished cgroup reads as gone', async () => {
-    const root = join(scratch, 'v2')
-    cpSync(fixture('v2-limited-256m').root, root, { recursive: true })
-    const dir = join(root, 'sys/fs/cgroup')
-    const registry = new Registry()
-    const kit = createOomkit({
-      logger: pino({ level: 'silent' }),
-      registry,
-      logIntervalMs: 0,
-      defaultMetrics: false,
-      heapProfile: false,
-      cgroupRoot: dir,
-      procRoot: join(root, 'proc'),
-    })
-    kits.push(kit.start())
+    const { dir, registry, kit } = startOnFixtureCopy('v2')
     let t = 1_000_000
     internals(kit).setClock(() => t)
     const usage = async (): Promise<string | undefined> => line(await registry.metrics(), 'oomkit_container_memory_usage_bytes')
@@ -67,20 +73,7 @@ describe('container readings at scrape time', () => {
   })
 
   it('a sample refreshes what the next scrape serves', async () => {
-    const root = join(scratch, 'v2-sample')
-    cpSync(fixture('v2-limited-256m').root, root, { recursive: true })
-    const dir = join(root, 'sys/fs/cgroup')
-    const registry = new Registry()
-    const kit = createOomkit({
-      logger: pino({ level: 'silent' }),
-      registry,
-      logIntervalMs: 0,
-      defaultMetrics: false,
-      heapProfile: false,
-      cgroupRoot: dir,
-      procRoot: join(root, 'proc'),
-    })
-    kits.push(kit.start())
+    const { dir, registry, kit } = startOnFixtureCopy('v2-sample')
     const t = 5_000_000
     internals(kit).setClock(() => t)
     await registry.metrics()
